@@ -1,0 +1,1 @@
+"""Model adapters: every kind of reward model behind one contract (see ``base``)."""

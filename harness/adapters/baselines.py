@@ -1,0 +1,58 @@
+"""Reference baselines: response length and a seeded random reward."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from harness.adapters.base import Encoded, RewardModel
+from harness.errors import RmevalError
+from harness.records import Score, ScoreRequest
+
+
+class LengthBaseline(RewardModel):
+    """Reward = length of the response (``unit=chars`` or ``words``): the verbosity bias floor."""
+
+    type_name = "length"
+    default_batch_tokens = 1 << 20
+
+    def __init__(self, model_id: str = "", unit: str = "chars", **args: Any) -> None:
+        if unit not in {"chars", "words"}:
+            raise RmevalError(f"--model-args unit={unit}: use 'chars' or 'words'.")
+        super().__init__(model_id, unit=unit, **args)
+        self.unit = unit
+
+    def fingerprint_fields(self) -> dict[str, Any]:
+        return {"unit": self.unit}
+
+    def encode(self, requests: Sequence[ScoreRequest]) -> list[Encoded]:
+        return [Encoded(1, r.response) for r in requests]
+
+    def forward(self, batch: Sequence[Encoded]) -> list[Score]:
+        measure = len if self.unit == "chars" else (lambda t: len(t.split()))
+        return [Score(float(measure(e.payload)), n_tokens=0) for e in batch]
+
+
+class RandomBaseline(RewardModel):
+    """Reward uniform in [0, 1) from a hash of (seed, text): deterministic in any order or batch."""
+
+    type_name = "random"
+    default_batch_tokens = 1 << 20
+
+    def __init__(self, model_id: str = "", seed: int = 0, **args: Any) -> None:
+        super().__init__(model_id, seed=seed, **args)
+        self.seed = int(seed)
+
+    def fingerprint_fields(self) -> dict[str, Any]:
+        return {"seed": self.seed}
+
+    def encode(self, requests: Sequence[ScoreRequest]) -> list[Encoded]:
+        return [Encoded(1, r.key) for r in requests]
+
+    def forward(self, batch: Sequence[Encoded]) -> list[Score]:
+        out = []
+        for e in batch:
+            digest = hashlib.sha256(f"{self.seed}:{e.payload}".encode()).digest()
+            out.append(Score(int.from_bytes(digest[:8], "big") / 2**64))
+        return out

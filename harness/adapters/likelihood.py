@@ -1,0 +1,77 @@
+"""Likelihood rewards: log-probability of the reference answer after the model's own response.
+
+``--model likelihood:MODEL`` scores a request as
+
+    log P(reference | prompt, response, answer_prefix)
+
+summed over the reference's tokens (``normalize=tokens``: the mean per token instead). The
+context is the prompt as a user turn (chat template, if any, with the generation prompt; the
+raw prompt plus a newline otherwise), then the response, then ``answer_prefix`` (default
+``"\\nAnswer:"``; ``\\n`` in ``--model-args`` means a newline); the reference follows after a
+word-boundary space. Only tasks whose rows carry a reference answer (``ScoreRequest.reference``)
+can use it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from harness.adapters.base import Encoded
+from harness.adapters.loglik import LMEvalRewardModel, spaced
+from harness.errors import RmevalError
+from harness.records import Score, ScoreRequest
+
+DEFAULT_ANSWER_PREFIX = "\nAnswer:"
+
+
+class LikelihoodReward(LMEvalRewardModel):
+    """Reward = log P(reference | prompt, response) under a causal LM."""
+
+    type_name = "likelihood"
+    own_keys = frozenset({"normalize", "answer_prefix"})
+
+    def __init__(self, model_id: str = "", **args: Any) -> None:
+        super().__init__(model_id, **args)
+        self.normalize: str = self.option("normalize", "none", ("none", "tokens"))
+        prefix = self.options.get("answer_prefix", DEFAULT_ANSWER_PREFIX)
+        self.answer_prefix = str(prefix).replace("\\n", "\n")
+
+    def fingerprint_fields(self) -> dict[str, Any]:
+        return super().fingerprint_fields() | {
+            "normalize": self.normalize,
+            "answer_prefix": self.answer_prefix,
+        }
+
+    def context(self, request: ScoreRequest) -> str:
+        """Everything before the reference answer."""
+        turn = self.main.user_turn(request.prompt)
+        head = turn if turn is not None else request.prompt + "\n"
+        return head + request.response + self.answer_prefix
+
+    def encode(self, requests: Sequence[ScoreRequest]) -> list[Encoded]:
+        out = []
+        for r in requests:
+            if r.reference is None or not r.reference.strip():
+                raise RmevalError(
+                    f"likelihood: the request for prompt {r.prompt[:40]!r} has no reference "
+                    f"answer; use a task whose rows carry a `reference` (or another model type)."
+                )
+            context = self.context(r)
+            split = self.main.split(context, spaced(context, r.reference))
+            out.append(Encoded(split.n_tokens, split, split.truncated))
+        return out
+
+    def forward(self, batch: Sequence[Encoded]) -> list[Score]:
+        splits = [e.payload for e in batch]
+        values = self.main.loglikelihood(splits)
+        if self.normalize == "tokens":
+            values = [
+                v / len(s.continuation_ids) if s.continuation_ids else math.nan
+                for v, s in zip(values, splits, strict=True)
+            ]
+        return [
+            Score(float(v), n_tokens=e.n_tokens, truncated=e.truncated)
+            for v, e in zip(values, batch, strict=True)
+        ]

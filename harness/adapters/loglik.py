@@ -1,0 +1,337 @@
+"""Reward models scored through lm-eval's model API: shared loading, tokenising and requests.
+
+Every adapter here (``dpo``, ``likelihood``, ``judge``) turns a request into one or more
+``(context, continuation)`` pairs and asks an lm-eval language model for
+``loglikelihood`` (``lm_eval.api.registry.get_model(backend)``, ``Instance`` requests). lm-eval
+does its own length sorting and batching inside one call; the harness hands it one token-budget
+batch at a time.
+
+Backends: ``backend=hf`` (default; ``HFLM``) is what the tests use. ``backend=vllm`` passes the
+same arguments to ``get_model("vllm")`` where vLLM is installed (untested here). Any
+``--model-args`` key this module and the adapter do not use goes verbatim to the lm-eval model
+constructor (e.g. ``add_bos_token=true``) and into the fingerprint.
+
+Which tokens are scored is lm-eval's rule: trailing whitespace of the context moves to the front
+of the continuation, the pair is tokenised whole and split after the context's tokens; an
+empty context is replaced by the prefix (BOS) token. A chat template's trailing newline after the
+generation prompt is therefore scored as part of the continuation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, ClassVar
+
+from harness.adapters.base import RewardModel
+from harness.errors import RmevalError
+
+COMMON_KEYS = frozenset(
+    {"backend", "device", "batch_size", "dtype", "max_length", "revision",
+     "trust_remote_code", "allow_unsafe_weights", "chat_template"}
+)
+"""``--model-args`` every lm-eval adapter understands; the rest goes to the lm-eval model."""
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """A (context, continuation) pair and the tokens lm-eval's ``loglikelihood`` scores."""
+
+    context: str
+    continuation: str
+    context_ids: tuple[int, ...]
+    continuation_ids: tuple[int, ...]
+    max_length: int
+
+    @property
+    def n_tokens(self) -> int:
+        """Tokens the model reads (before truncation)."""
+        return len(self.context_ids) + len(self.continuation_ids)
+
+    @property
+    def truncated(self) -> bool:
+        """lm-eval keeps the last ``max_length + 1`` tokens; longer pairs lose context."""
+        return self.n_tokens > self.max_length + 1
+
+    @property
+    def scorable(self) -> bool:
+        """A non-empty continuation that fits the window (lm-eval asserts both)."""
+        return 0 < len(self.continuation_ids) <= self.max_length
+
+
+@dataclass(frozen=True)
+class LMSettings:
+    """Backend settings shared by the lm-eval models one adapter loads."""
+
+    backend: str = "hf"
+    device: str | None = None
+    batch_size: int | str = 64
+    dtype: str | None = None
+    max_length: int | None = None
+    revision: str | None = None
+    trust_remote_code: bool = False
+    allow_unsafe_weights: bool = False
+    chat_template: str = "auto"
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Other ``--model-args``, passed verbatim to the lm-eval model constructor."""
+
+    @classmethod
+    def from_args(cls, args: dict[str, Any]) -> LMSettings:
+        """Settings from the common keys of ``args``; ``extra`` gets the remaining ones."""
+        common = {k: v for k, v in args.items() if k in COMMON_KEYS and v is not None}
+        extra = {k: v for k, v in args.items() if k not in COMMON_KEYS}
+        mode = str(common.pop("chat_template", "auto")).lower()
+        if mode not in {"auto", "true", "false"}:
+            raise RmevalError(f"--model-args chat_template={mode}: use auto, true or false.")
+        return cls(chat_template=mode, extra=extra, **common)
+
+    @cached_property
+    def resolved_device(self) -> str:
+        from harness.adapters.hub import resolve_device
+
+        return resolve_device(self.device)
+
+    @cached_property
+    def resolved_dtype(self) -> str:
+        from harness.adapters.hub import resolve_dtype
+
+        return resolve_dtype(self.dtype, self.resolved_device)
+
+    def fingerprint_fields(self) -> dict[str, Any]:
+        """What changes outputs (not device or batch size)."""
+        return {
+            "backend": self.backend,
+            "lm_args": {"dtype": self.resolved_dtype, "max_length": self.max_length,
+                        "trust_remote_code": self.trust_remote_code, **self.extra},
+            "chat_template": self.chat_template,
+        }
+
+
+class LMEvalModel:
+    """One lm-eval language model behind a model id, loaded on first use."""
+
+    def __init__(self, model_id: str, settings: LMSettings) -> None:
+        self.model_id = model_id
+        self.settings = settings
+
+    @cached_property
+    def provenance(self) -> dict[str, Any]:
+        """File hashes of a local folder, or hub id and revision (also checks safety)."""
+        from harness.adapters.hub import provenance
+
+        s = self.settings
+        return provenance(self.model_id, s.revision, allow_unsafe_weights=s.allow_unsafe_weights,
+                          trust_remote_code=s.trust_remote_code)
+
+    def fingerprint_fields(self) -> dict[str, Any]:
+        return {"model": self.provenance, "chat_template_sha256": local_chat_template_sha(self.model_id)}
+
+    @cached_property
+    def lm(self) -> Any:
+        """The lm-eval model (``get_model(backend)(pretrained=..., ...)``)."""
+        self.provenance  # noqa: B018 -- refuse unsafe folders before loading anything
+        s = self.settings
+        kwargs: dict[str, Any] = {
+            "pretrained": self.model_id, "device": s.resolved_device, "batch_size": s.batch_size,
+            "dtype": s.resolved_dtype, "trust_remote_code": s.trust_remote_code, **s.extra,
+        }
+        if s.max_length is not None:
+            kwargs["max_length"] = int(s.max_length)
+        if s.revision is not None:
+            kwargs["revision"] = s.revision
+        if s.backend == "hf" and not s.allow_unsafe_weights:
+            kwargs["use_safetensors"] = True
+        cls = backend_class(s.backend)
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:
+            raise RmevalError(f"--model-args for lm-eval backend '{s.backend}': {exc}.") from exc
+        except OSError as exc:
+            from harness.adapters.hub import hub_error
+
+            raise hub_error(self.model_id, exc) from exc
+
+    @property
+    def max_length(self) -> int:
+        return int(self.lm.max_length)
+
+    def has_chat_template(self) -> bool:
+        """Whether prompts get the tokenizer's chat template (``chat_template=auto|true|false``)."""
+        mode = self.settings.chat_template
+        present = bool(getattr(self.lm.tokenizer, "chat_template", None))
+        if mode == "true" and not present:
+            raise RmevalError(
+                f"{self.model_id}: chat_template=true but its tokenizer has no chat template; "
+                f"use chat_template=auto or false."
+            )
+        return present and mode != "false"
+
+    def user_turn(self, text: str) -> str | None:
+        """``text`` as a user turn plus the generation prompt; None without a chat template."""
+        if not self.has_chat_template():
+            return None
+        return self.lm.tokenizer.apply_chat_template(
+            [{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True
+        )
+
+    def split(self, context: str, continuation: str) -> Split:
+        """Tokenise a pair exactly as lm-eval's ``TemplateLM.loglikelihood`` does."""
+        lm = self.lm
+        if context == "":
+            cont = lm.tok_encode(continuation, add_special_tokens=False)
+            if cont and cont[0] == lm.prefix_token_id:
+                ctx, cont = cont[:1], cont[1:]
+            else:
+                ctx = [lm.prefix_token_id]
+        else:
+            ctx, cont = lm._encode_pair(context, continuation)
+        return Split(context, continuation, tuple(ctx), tuple(cont), self.max_length)
+
+    def loglikelihood(self, splits: Sequence[Split]) -> list[float]:
+        """Σ log P(continuation | context) per pair, all in one ``lm.loglikelihood`` call.
+
+        An empty continuation scores 0.0 (an empty sum); one longer than the window is NaN.
+        """
+        from lm_eval.api.instance import Instance
+
+        out = [0.0 if not s.continuation_ids else math.nan for s in splits]
+        todo = [i for i, s in enumerate(splits) if s.scorable]
+        requests = [
+            Instance(request_type="loglikelihood", doc={},
+                     arguments=(splits[i].context, splits[i].continuation), idx=n)
+            for n, i in enumerate(todo)
+        ]
+        if requests:
+            results = self.lm.loglikelihood(requests, disable_tqdm=True)
+            for i, (logprob, _greedy) in zip(todo, results, strict=True):
+                out[i] = float(logprob)
+        return out
+
+    def token_logprobs(self, splits: Sequence[Split], fast: bool | None = None) -> list[list[float]]:
+        """Per-token log-probabilities of each continuation (empty list when unscorable).
+
+        ``loglikelihood`` returns sums only. With the ``hf`` backend one forward pass per pair
+        gives every token's value (same window and right padding as lm-eval); other backends
+        get one single-token request per continuation token through lm-eval's
+        ``_loglikelihood_tokens`` (exact, but a request per token). ``fast`` forces a route.
+        """
+        todo = [s for s in splits if s.scorable]
+        use_fast = _is_hflm(self.lm) if fast is None else fast
+        values = _hf_token_logprobs(self.lm, todo) if use_fast else _per_token_requests(self.lm, todo)
+        found = iter(values)
+        return [next(found) if s.scorable else [] for s in splits]
+
+
+def spaced(context: str, text: str) -> str:
+    """``text`` as a continuation of ``context``: a word-boundary space in front unless either
+    side already has whitespace there (lm-eval's convention for continuations)."""
+    if not context or context[-1].isspace() or text[:1].isspace():
+        return text
+    return " " + text
+
+
+def backend_class(backend: str) -> type:
+    """The lm-eval model class registered as ``backend`` (one sentence when missing)."""
+    from lm_eval.api.registry import get_model
+
+    try:
+        return get_model(backend)
+    except ImportError as exc:
+        raise RmevalError(
+            f"--model-args backend={backend}: lm-eval could not import it ({exc}); install it "
+            f"(e.g. `pip install vllm`) or use backend=hf."
+        ) from exc
+    except ValueError as exc:
+        raise RmevalError(f"--model-args backend={backend}: not an lm-eval model name.") from exc
+
+
+def local_chat_template_sha(model_id: str) -> str | None:
+    """sha256 of a local folder's chat template (tokenizer_config.json or chat_template.jinja)."""
+    import json
+
+    from harness.adapters.hub import is_local, sha256_or_none
+
+    if not is_local(model_id):
+        return None
+    folder = Path(model_id).expanduser()
+    jinja = folder / "chat_template.jinja"
+    if jinja.is_file():
+        return sha256_or_none(jinja.read_text(encoding="utf-8"))
+    config = folder / "tokenizer_config.json"
+    if config.is_file():
+        template = json.loads(config.read_text(encoding="utf-8")).get("chat_template")
+        return sha256_or_none(template if isinstance(template, str) else json.dumps(template))
+    return None
+
+
+def _is_hflm(lm: Any) -> bool:
+    from lm_eval.models.huggingface import HFLM
+
+    return isinstance(lm, HFLM) and lm.backend == "causal"
+
+
+def _hf_token_logprobs(lm: Any, splits: Sequence[Split]) -> list[list[float]]:
+    import torch
+
+    size = lm.batch_size if isinstance(lm.batch_size, int) else len(splits)
+    out: list[list[float]] = []
+    for start in range(0, len(splits), max(size, 1)):
+        chunk = splits[start : start + max(size, 1)]
+        windows = [list(s.context_ids + s.continuation_ids)[-(s.max_length + 1) :][:-1] for s in chunk]
+        inp = torch.zeros(len(chunk), max(map(len, windows)), dtype=torch.long, device=lm.device)
+        for row, window in enumerate(windows):
+            inp[row, : len(window)] = torch.tensor(window, dtype=torch.long)
+        logp = torch.log_softmax(lm._model_call(inp).float(), dim=-1)
+        for row, (s, window) in enumerate(zip(chunk, windows, strict=True)):
+            cont = torch.tensor(s.continuation_ids, dtype=torch.long, device=logp.device)
+            rows = logp[row, len(window) - len(cont) : len(window)]
+            out.append(rows.gather(1, cont[:, None]).squeeze(1).tolist())
+    return out
+
+
+def _per_token_requests(lm: Any, splits: Sequence[Split]) -> list[list[float]]:
+    requests = [
+        (None, list(s.context_ids + s.continuation_ids[:k]), [s.continuation_ids[k]])
+        for s in splits
+        for k in range(len(s.continuation_ids))
+    ]
+    results = iter(lm._loglikelihood_tokens(requests, disable_tqdm=True) if requests else [])
+    return [[float(next(results)[0]) for _ in s.continuation_ids] for s in splits]
+
+
+class LMEvalRewardModel(RewardModel):
+    """Base for adapters that score through lm-eval; subclasses name their own arguments."""
+
+    own_keys: ClassVar[frozenset[str]] = frozenset()
+    """``--model-args`` the subclass consumes (kept out of the lm-eval constructor)."""
+    default_batch_tokens = 4096
+
+    def __init__(self, model_id: str = "", **args: Any) -> None:
+        if not model_id:
+            raise RmevalError(
+                f"--model {self.type_name}:MODEL needs a model folder or hub id after the colon."
+            )
+        super().__init__(model_id, **args)
+        self.options = {k: v for k, v in args.items() if k in self.own_keys}
+        self.settings = LMSettings.from_args({k: v for k, v in args.items() if k not in self.own_keys})
+        self.main = LMEvalModel(model_id, self.settings)
+
+    def fingerprint_fields(self) -> dict[str, Any]:
+        fields = self.settings.fingerprint_fields() | self.main.fingerprint_fields()
+        return fields | {
+            "options": self.options,
+            "dtype": self.settings.resolved_dtype,
+            "max_length": self.settings.max_length,
+            "revision": self.settings.revision,
+        }
+
+    def option(self, key: str, default: Any, allowed: Sequence[Any] | None = None) -> Any:
+        """An adapter-specific ``--model-args`` value, checked against ``allowed``."""
+        value = self.options.get(key, default)
+        if allowed is not None and value not in allowed:
+            choices = ", ".join(str(a) for a in allowed)
+            raise RmevalError(f"--model-args {key}={value}: use one of {choices}.")
+        return value

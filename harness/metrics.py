@@ -1,0 +1,121 @@
+"""Pure metric functions: per-example credit rules, bootstrap CIs, aggregation."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+import numpy as np
+
+from harness.records import Aggregate, ExampleResult, MetricValue
+
+TiePolicy = Literal["strict", "half"]
+N_BOOT = 1000
+
+
+def has_invalid(scores: Sequence[float]) -> bool:
+    """True when any score is NaN or infinite."""
+    return any(not math.isfinite(s) for s in scores)
+
+
+def pairwise_credit(
+    chosen: float, rejected: float, ties: TiePolicy = "strict"
+) -> tuple[float | None, bool, bool]:
+    """Credit of one preference pair as (credit, tie, invalid).
+
+    1 if chosen > rejected, 0 if lower; a tie gives 0 under ``strict`` and 0.5 under ``half``.
+    A NaN/inf score makes the pair invalid: credit None, excluded from the metric and counted.
+    """
+    if has_invalid((chosen, rejected)):
+        return None, False, True
+    if chosen == rejected:
+        return (0.5 if ties == "half" else 0.0), True, False
+    return (1.0 if chosen > rejected else 0.0), False, False
+
+
+def best_of_n_credit(scores: Sequence[float]) -> tuple[float | None, bool, bool]:
+    """Credit of a best-of-n item whose first score is the chosen one: (credit, tie, invalid).
+
+    1/k when the chosen response ties k-ways at the top (k = 1 means a clean win), else 0.
+    """
+    if has_invalid(scores):
+        return None, False, True
+    top = max(scores)
+    if scores[0] != top:
+        return 0.0, False, False
+    k = sum(1 for s in scores if s == top)
+    return 1.0 / k, k > 1, False
+
+
+def bootstrap_ci(
+    n: int,
+    statistic: Callable[[np.ndarray], float],
+    *,
+    n_boot: int = N_BOOT,
+    seed: int = 0,
+) -> tuple[float, float] | None:
+    """Percentile 95% CI of ``statistic(indices)`` over ``n_boot`` resamples of range(n).
+
+    ``statistic`` receives an index array (with repeats) into the caller's own data, so the
+    same routine serves plain means, weighted section scores and paired differences.
+    """
+    if n == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    stats = np.array([statistic(rng.integers(0, n, n)) for _ in range(n_boot)], dtype=float)
+    stats = stats[np.isfinite(stats)]
+    if stats.size == 0:
+        return None
+    lo, hi = np.percentile(stats, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def mean_ci(values: Sequence[float], *, n_boot: int = N_BOOT, seed: int = 0) -> MetricValue:
+    """Mean with a bootstrap 95% CI (vectorised); None value for an empty input."""
+    arr = np.asarray(values, dtype=float)
+    if arr.size == 0:
+        return MetricValue(None, None, 0)
+    rng = np.random.default_rng(seed)
+    boots = arr[rng.integers(0, arr.size, (n_boot, arr.size))].mean(axis=1)
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    return MetricValue(float(arr.mean()), (float(lo), float(hi)), int(arr.size))
+
+
+def count_outcomes(results: Sequence[ExampleResult]) -> dict[str, int]:
+    """The counts every result file carries: examples, ties, invalid, truncated."""
+    return {
+        "examples": len(results),
+        "ties": sum(r.tie for r in results),
+        "invalid": sum(r.invalid for r in results),
+        "truncated": sum(r.truncated for r in results),
+    }
+
+
+def by_subset_means(
+    results: Sequence[ExampleResult], metric: str = "accuracy"
+) -> dict[str, dict[str, dict[str, float | int | None]]]:
+    """Mean credit per subset over valid examples: {subset: {metric: {value, n}}}."""
+    groups: dict[str, list[float]] = defaultdict(list)
+    for r in results:
+        if r.credit is not None:
+            groups[r.subset].append(r.credit)
+        else:
+            groups.setdefault(r.subset, [])
+    return {
+        subset: {metric: {"value": float(np.mean(v)) if v else None, "n": len(v)}}
+        for subset, v in sorted(groups.items())
+    }
+
+
+def aggregate_credits(
+    results: Sequence[ExampleResult], *, metric: str = "accuracy", seed: int = 0
+) -> Aggregate:
+    """Mean credit over valid examples with CI, per-subset means and the standard counts."""
+    credits = [r.credit for r in results if r.credit is not None]
+    return Aggregate(
+        metrics={metric: mean_ci(credits, seed=seed)},
+        by_subset=by_subset_means(results, metric),
+        counts=count_outcomes(results),
+    )

@@ -1,0 +1,161 @@
+"""Typed records that flow between the stages: examples, score requests, scores, results."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def sha256_text(text: str) -> str:
+    """Hex sha256 of a UTF-8 string."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def canonical_json(obj: Any) -> str:
+    """JSON with sorted keys and no whitespace: the form that is hashed."""
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One evaluation item as a task yields it."""
+
+    id: str
+    """Stable id, unique within the task."""
+    subset: str
+    """Subset name used for the per-subset breakdown."""
+    prompt: str
+    """The user prompt (the conversation so far)."""
+    candidates: tuple[str, ...]
+    """Responses in data order: the ``n_chosen`` preferred ones first, then the rejected ones."""
+    n_chosen: int = 1
+    """How many leading candidates are the preferred ones."""
+    reference: str | None = None
+    """Reference answer, for judges and likelihood rewards; None when the data has none."""
+    meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    """Task-specific labels (e.g. a probe class or a domain)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRequest:
+    """One text to score: a response to a prompt (and an optional reference)."""
+
+    prompt: str
+    response: str
+    reference: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Content hash: identical requests from different tasks share one cache entry."""
+        return sha256_text(canonical_json([self.prompt, self.response, self.reference]))
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """A model's output for one request."""
+
+    value: float
+    """The scalar reward (NaN or inf are kept and counted as invalid later)."""
+    n_tokens: int = 0
+    """Real (non-pad) tokens the model read."""
+    truncated: bool = False
+    """True when the input was longer than the max length and was cut."""
+    attributes: dict[str, float] | None = None
+    """Per-attribute rewards of a multi-objective head, by attribute name."""
+
+    def to_json(self) -> str:
+        """Cache encoding; non-finite floats become strings so the JSON stays strict."""
+        return json.dumps(
+            {
+                "v": _encode_float(self.value),
+                "n": self.n_tokens,
+                "t": self.truncated,
+                "a": None
+                if self.attributes is None
+                else {k: _encode_float(v) for k, v in self.attributes.items()},
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Score:
+        """Inverse of :meth:`to_json`."""
+        d = json.loads(text)
+        attrs = d.get("a")
+        return cls(
+            value=_decode_float(d["v"]),
+            n_tokens=int(d.get("n", 0)),
+            truncated=bool(d.get("t", False)),
+            attributes=None if attrs is None else {k: _decode_float(v) for k, v in attrs.items()},
+        )
+
+
+def _encode_float(x: float) -> float | str:
+    return x if math.isfinite(x) else repr(float(x))
+
+
+def _decode_float(x: float | str) -> float:
+    return float(x)
+
+
+@dataclass(slots=True)
+class ExampleResult:
+    """The evaluation of one example from its scores (what a samples line holds)."""
+
+    id: str
+    subset: str
+    scores: list[float]
+    """Candidate scores in data order (chosen first)."""
+    credit: float | None
+    """Contribution to the main score; None when the example is invalid (excluded)."""
+    tie: bool = False
+    """The decision involved a tie (counted, never silent)."""
+    invalid: bool = False
+    """A score was NaN or infinite: excluded from metrics and counted."""
+    truncated: bool = False
+    """At least one candidate was cut to the max length."""
+    text_hashes: list[str] = field(default_factory=list)
+    """Cache keys of the candidate requests."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Task-specific per-example values (e.g. per-attribute scores)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Samples-file line (strict JSON: non-finite scores become null)."""
+        d = {
+            "id": self.id,
+            "subset": self.subset,
+            "scores": [v if math.isfinite(v) else None for v in self.scores],
+            "credit": self.credit,
+            "tie": self.tie,
+            "invalid": self.invalid,
+            "truncated": self.truncated,
+            "text_hashes": self.text_hashes,
+        }
+        d.update(self.extra)
+        return d
+
+
+@dataclass(slots=True)
+class MetricValue:
+    """An aggregated metric with its bootstrap 95% CI and sample count."""
+
+    value: float | None
+    ci95: tuple[float, float] | None
+    n: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "ci95": list(self.ci95) if self.ci95 else None, "n": self.n}
+
+
+@dataclass(slots=True)
+class Aggregate:
+    """What ``Task.aggregate`` returns: main and secondary metrics, subsets, counts."""
+
+    metrics: dict[str, MetricValue]
+    by_subset: dict[str, dict[str, dict[str, Any]]]
+    counts: dict[str, int]
+    tables: dict[str, Any] = field(default_factory=dict)
+    """Task-specific tables (sections, grids, matrices): the result file's ``tables`` block."""

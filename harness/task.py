@@ -1,0 +1,133 @@
+"""The task contract: a benchmark declares its data, yields examples and scores them."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from harness.data import DatasetInfo, load_rows
+from harness.metrics import aggregate_credits
+from harness.records import Aggregate, Example, ExampleResult, Score, ScoreRequest
+
+if TYPE_CHECKING:
+    from harness.adapters.base import RewardModel
+
+
+@dataclass
+class RunContext:
+    """What a task may use while it evaluates: cached scores and, lazily, the model."""
+
+    scores: Mapping[str, Score]
+    """Scores of every request the task declared, by request key."""
+    model: RewardModel
+    """The adapter (for capabilities beyond scalar scores, e.g. hidden states)."""
+    cache: Any = None
+    """The score cache (for tasks that cache other model outputs, e.g. features)."""
+    seed: int = 0
+
+
+class Task(ABC):
+    """A benchmark. Subclasses set the class attributes and implement ``build_examples``.
+
+    The constructor arguments are the configuration: they are stored in ``params`` and written
+    verbatim into the result file.
+    """
+
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "1"
+    main_score: ClassVar[str] = "accuracy"
+    higher_is_better: ClassVar[bool] = True
+    default_data: ClassVar[str | None] = None
+    """Hub dataset id (or None for data generated in code)."""
+    default_revision: ClassVar[str | None] = None
+    default_split: ClassVar[str | None] = "test"
+    needs_scores: ClassVar[bool] = True
+    """False for tasks that use another model capability only (e.g. hidden states)."""
+    allow_empty_responses: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        data: str | None = None,
+        revision: str | None = None,
+        split: str | None = None,
+        limit: int | None = None,
+        **options: Any,
+    ) -> None:
+        self.data = data or self.default_data
+        self.revision = revision if revision is not None else (
+            self.default_revision if data is None else None
+        )
+        self.split = split or self.default_split
+        self.limit = limit
+        self.options = options
+        self.params: dict[str, Any] = {
+            k: v
+            for k, v in {"data": data, "revision": revision, "split": split, "limit": limit}.items()
+            if v is not None
+        } | options
+        self._examples: list[Example] | None = None
+        self.dataset: DatasetInfo | None = None
+
+    # -- data -------------------------------------------------------------------------
+    def load_rows(self) -> tuple[list[dict[str, Any]], DatasetInfo]:
+        """Raw rows and their provenance; generated tasks override this."""
+        if self.data is None:
+            from harness.errors import RmevalError
+
+            raise RmevalError(
+                f"task '{self.name}' has no built-in data: pass --data {self.name}=PATH_OR_HUB_ID."
+            )
+        return load_rows(self.data, revision=self.revision, split=self.split, limit=self.limit)
+
+    @abstractmethod
+    def build_examples(self, rows: list[dict[str, Any]]) -> list[Example]:
+        """Turn rows into examples; raise ``DataError`` listing every bad row by id."""
+
+    def examples(self) -> list[Example]:
+        """Load, validate and convert the rows once; later calls reuse them."""
+        if self._examples is None:
+            rows, self.dataset = self.load_rows()
+            self._examples = self.build_examples(rows)
+        return self._examples
+
+    # -- scoring ----------------------------------------------------------------------
+    def requests(self, example: Example) -> list[ScoreRequest]:
+        """Texts to score for one example, one per candidate in data order."""
+        return [ScoreRequest(example.prompt, c, example.reference) for c in example.candidates]
+
+    def all_requests(self) -> list[ScoreRequest]:
+        """Every request of every example (duplicates included)."""
+        return [r for ex in self.examples() for r in self.requests(ex)] if self.needs_scores else []
+
+    def run(self, ctx: RunContext) -> list[ExampleResult]:
+        """Evaluate every example from its scores (tasks with other needs override this)."""
+        results = []
+        for ex in self.examples():
+            reqs = self.requests(ex)
+            scores = [ctx.scores[r.key] for r in reqs]
+            res = self.evaluate(ex, scores)
+            res.text_hashes = [r.key for r in reqs]
+            res.truncated = res.truncated or any(s.truncated for s in scores)
+            results.append(res)
+        return results
+
+    def evaluate(self, example: Example, scores: Sequence[Score]) -> ExampleResult:
+        """One example's result from its candidates' scores (pure)."""
+        raise NotImplementedError
+
+    def aggregate(self, results: Sequence[ExampleResult], seed: int = 0) -> Aggregate:
+        """Metrics over all examples; default: mean credit as ``main_score``."""
+        return aggregate_credits(results, metric=self.main_score, seed=seed)
+
+    def describe(self) -> dict[str, Any]:
+        """The ``task`` block of a result file."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "params": self.params,
+            "dataset": self.dataset.to_dict() if self.dataset else None,
+            "main_score": self.main_score,
+            "higher_is_better": self.higher_is_better,
+        }

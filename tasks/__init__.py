@@ -1,0 +1,1 @@
+"""Task plugins: one module (or small package) per benchmark family."""

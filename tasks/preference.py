@@ -1,0 +1,162 @@
+"""Generic preference tasks over any file or hub dataset: ``pairwise`` and ``best-of-n``.
+
+Rows carry ``prompt``, ``chosen``, ``rejected`` (a string or a list of strings) and optional
+``id`` and ``subset``. ``pairwise`` gives an example credit = mean over its rejected responses of
+the pairwise credit (a single rejected response gives the usual 0/1); ``best-of-n`` gives 1/k
+when the chosen response ties k-ways at the top, else 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from harness.errors import DataError
+from harness.metrics import best_of_n_credit, pairwise_credit
+from harness.records import Example, ExampleResult, Score
+from harness.task import Task
+
+
+def _text_problem(value: Any, *, allow_empty: bool) -> str | None:
+    if not isinstance(value, str):
+        return f"is {type(value).__name__}, not a string"
+    if not allow_empty and not value.strip():
+        return "is empty"
+    return None
+
+
+def preference_examples(
+    rows: list[dict[str, Any]],
+    *,
+    source: str,
+    allow_empty: bool = False,
+    min_rejected: int = 1,
+) -> list[Example]:
+    """Validate preference rows and turn them into examples (chosen first, then rejected).
+
+    Every problem is collected, then one ``DataError`` lists them by row id.
+    """
+    problems: list[str] = []
+    examples: list[Example] = []
+    seen: set[str] = set()
+    for i, row in enumerate(rows):
+        rid = str(row["id"]) if row.get("id") is not None else str(i)
+        label = f"row {rid}"
+        if rid in seen:
+            problems.append(f"{label}: duplicate id")
+            continue
+        seen.add(rid)
+        row_problems = _row_problems(row, allow_empty=allow_empty, min_rejected=min_rejected)
+        if row_problems:
+            problems.extend(f"{label}: {p}" for p in row_problems)
+            continue
+        chosen = row["chosen"] if isinstance(row["chosen"], list) else [row["chosen"]]
+        rejected = row["rejected"] if isinstance(row["rejected"], list) else [row["rejected"]]
+        examples.append(
+            Example(
+                id=rid,
+                subset=str(row.get("subset") or "default"),
+                prompt=row["prompt"],
+                candidates=tuple(chosen + rejected),
+                n_chosen=len(chosen),
+                reference=row.get("reference"),
+            )
+        )
+    if problems:
+        raise DataError(source, problems)
+    if not examples:
+        raise DataError(source, ["no rows"])
+    return examples
+
+
+def _row_problems(row: dict[str, Any], *, allow_empty: bool, min_rejected: int) -> list[str]:
+    problems = []
+    for name in ("prompt", "chosen", "rejected"):
+        if row.get(name) is None:
+            problems.append(f"missing field '{name}'")
+    if problems:
+        return problems
+    if (p := _text_problem(row["prompt"], allow_empty=False)) is not None:
+        problems.append(f"field 'prompt' {p}")
+    texts: dict[str, list[Any]] = {}
+    for name in ("chosen", "rejected"):
+        value = row[name]
+        items = value if isinstance(value, list) else [value]
+        if not items:
+            problems.append(f"field '{name}' is an empty list")
+        for j, item in enumerate(items):
+            where = f"'{name}'" if not isinstance(value, list) else f"'{name}[{j}]'"
+            if (p := _text_problem(item, allow_empty=allow_empty)) is not None:
+                problems.append(f"field {where} {p}")
+        texts[name] = items
+    if len(texts["chosen"]) != 1:
+        problems.append(f"field 'chosen' must hold exactly one response, not {len(texts['chosen'])}")
+    if len(texts["rejected"]) < min_rejected:
+        problems.append(f"needs at least {min_rejected} rejected responses")
+    if not problems and any(c == r for c in texts["chosen"] for r in texts["rejected"]):
+        problems.append("chosen and rejected are identical")
+    return problems
+
+
+class PreferenceTask(Task):
+    """Base for tasks whose rows are preference rows (validation shared)."""
+
+    min_rejected: ClassVar[int] = 1
+
+    def build_examples(self, rows: list[dict[str, Any]]) -> list[Example]:
+        source = self.data or self.name
+        return preference_examples(
+            rows, source=source, allow_empty=self.allow_empty_responses,
+            min_rejected=self.min_rejected,
+        )
+
+
+class PairwiseTask(PreferenceTask):
+    """Accuracy of preferring the chosen response over each rejected one."""
+
+    name = "pairwise"
+    main_score = "accuracy"
+    default_split = "train"
+
+    def __init__(self, ties: str = "strict", **kwargs: Any) -> None:
+        if ties not in {"strict", "half"}:
+            from harness.errors import RmevalError
+
+            raise RmevalError(f"--task-args ties={ties}: use 'strict' or 'half'.")
+        super().__init__(ties=ties, **kwargs)
+        self.ties = ties
+
+    def evaluate(self, example: Example, scores: Sequence[Score]) -> ExampleResult:
+        values = [s.value for s in scores]
+        chosen, rejected = values[0], values[1:]
+        outcomes = [pairwise_credit(chosen, r, self.ties) for r in rejected]  # type: ignore[arg-type]
+        invalid = any(o[2] for o in outcomes)
+        credit = None if invalid else sum(o[0] for o in outcomes) / len(outcomes)  # type: ignore[misc]
+        return ExampleResult(
+            example.id, example.subset, values, credit,
+            tie=any(o[1] for o in outcomes), invalid=invalid,
+        )
+
+
+class BestOfNTask(PreferenceTask):
+    """Credit 1/k when the chosen response ties k-ways for the top score, else 0."""
+
+    name = "best-of-n"
+    main_score = "accuracy"
+    default_split = "train"
+    min_rejected = 2
+
+    def evaluate(self, example: Example, scores: Sequence[Score]) -> ExampleResult:
+        values = [s.value for s in scores]
+        credit, tie, invalid = best_of_n_credit(values)
+        return ExampleResult(example.id, example.subset, values, credit, tie=tie, invalid=invalid)
+
+
+def pairwise(**kwargs: Any) -> PairwiseTask:
+    """Pairwise accuracy on any preference file (``--data pairwise=PATH_OR_HUB_ID``)."""
+    return PairwiseTask(**kwargs)
+
+
+def best_of_n(**kwargs: Any) -> BestOfNTask:
+    """Best-of-n accuracy on any file with one chosen and several rejected responses."""
+    return BestOfNTask(**kwargs)
