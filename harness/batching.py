@@ -8,7 +8,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def plan_batches(lengths: Sequence[int], budget: int, tiebreak: Sequence[str] | None = None) -> list[list[int]]:
+def plan_batches(
+    lengths: Sequence[int], budget: int, tiebreak: Sequence[str] | None = None
+) -> list[list[int]]:
     """Index batches, longest first, each with ``rows × longest row ≤ budget`` (≥ 1 row).
 
     The order is a pure function of the lengths (ties broken by ``tiebreak``, e.g. content
@@ -38,7 +40,9 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
 
-def run_with_backoff(batch: Sequence[T], fn: Callable[[Sequence[T]], list], on_oom: Callable[[], None] | None = None) -> list:
+def run_with_backoff(
+    batch: Sequence[T], fn: Callable[[Sequence[T]], list], on_oom: Callable[[], None] | None = None
+) -> list:
     """``fn(batch)``; on out-of-memory, split the batch in halves and retry each (down to 1 row)."""
     try:
         return fn(batch)

@@ -77,7 +77,9 @@ class ScoreCache:
     def put_blob(self, namespace: str, key: str, value: str) -> None:
         """Store a JSON text (replacing any previous one) and commit."""
         with self._db:
-            self._db.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?)", (namespace, key, value))
+            self._db.execute(
+                "INSERT OR REPLACE INTO blobs VALUES (?, ?, ?)", (namespace, key, value)
+            )
 
     def count(self, fingerprint: str | None = None) -> int:
         """Number of cached scores (for one fingerprint, or all)."""

@@ -18,7 +18,9 @@ log = logging.getLogger("rmeval")
 
 def _add_run_flags(p: argparse.ArgumentParser, *, scoring: bool) -> None:
     p.add_argument("--config", help="YAML file with the same settings as the flags")
-    p.add_argument("--model", action="append", help="TYPE:ID (repeat for several models); default TYPE is hf")
+    p.add_argument(
+        "--model", action="append", help="TYPE:ID (repeat for several models); default TYPE is hf"
+    )
     p.add_argument("--model-args", action="append", help="k=v,... passed to the model adapter")
     p.add_argument("--tasks", help="comma-separated task or suite names (see `rmeval ls`)")
     p.add_argument("--task-args", action="append", help="k=v,... passed to every task factory")
@@ -27,15 +29,28 @@ def _add_run_flags(p: argparse.ArgumentParser, *, scoring: bool) -> None:
     p.add_argument("--cache-dir", help="score cache folder (default: .rmeval_cache)")
     p.add_argument("--limit", type=int, help="use only the first N rows of each task")
     p.add_argument("--seed", type=int, help="seed for bootstrap CIs and random baselines")
-    p.add_argument("--ties", choices=["strict", "half"], help="pairwise tie credit (default strict: 0)")
+    p.add_argument(
+        "--ties", choices=["strict", "half"], help="pairwise tie credit (default strict: 0)"
+    )
     p.add_argument("--dtype", help="float32, bfloat16, float16 or auto")
-    p.add_argument("--max-length", type=int, help="max tokens per text; longer ones are truncated and counted")
+    p.add_argument(
+        "--max-length", type=int, help="max tokens per text; longer ones are truncated and counted"
+    )
     p.add_argument("--device", help="cpu, cuda, cuda:1, mps or auto")
-    p.add_argument("--trust-remote-code", action="store_true", default=None, help="allow custom model code")
-    p.add_argument("--allow-unsafe-weights", action="store_true", default=None, help="allow pickled .bin weights")
+    p.add_argument(
+        "--trust-remote-code", action="store_true", default=None, help="allow custom model code"
+    )
+    p.add_argument(
+        "--allow-unsafe-weights",
+        action="store_true",
+        default=None,
+        help="allow pickled .bin weights",
+    )
     if scoring:
         p.add_argument("--batch-tokens", help="token budget per batch, or auto")
-        p.add_argument("--no-progress", action="store_true", default=None, help="hide the progress bar")
+        p.add_argument(
+            "--no-progress", action="store_true", default=None, help="hide the progress bar"
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_run_flags(sub.add_parser("run", help="evaluate models on tasks"), scoring=True)
-    _add_run_flags(sub.add_parser("score", help="recompute metrics from cached scores (no model load)"), scoring=False)
+    _add_run_flags(
+        sub.add_parser("score", help="recompute metrics from cached scores (no model load)"),
+        scoring=False,
+    )
     sub.add_parser("ls", help="list tasks and model types")
     val = sub.add_parser("validate", help="check task data before running; lists bad rows by id")
     val.add_argument("--tasks", required=True)
@@ -82,7 +100,11 @@ def run_options(args: argparse.Namespace, *, cache_only: bool) -> Any:
     from harness.runner import RunOptions, parse_assignments
 
     cfg = _merged(args)
-    models = [m for item in cfg.get("model") or [] for m in as_list(item)] if not isinstance(cfg.get("model"), str) else as_list(cfg["model"])
+    models = (
+        [m for item in cfg.get("model") or [] for m in as_list(item)]
+        if not isinstance(cfg.get("model"), str)
+        else as_list(cfg["model"])
+    )
     tasks = as_list(cfg.get("tasks"))
     if not models:
         raise RmevalError("--model is required, e.g. --model hf:./my-rm (or --model embed).")
@@ -94,7 +116,11 @@ def run_options(args: argparse.Namespace, *, cache_only: bool) -> Any:
     for flag in ("dtype", "max_length", "device", "trust_remote_code", "allow_unsafe_weights"):
         if cfg.get(flag) is not None:
             model_args.setdefault(flag, cfg[flag])
-    task_args = {k: v for item in as_assignments(cfg.get("task_args")) for k, v in parse_model_args(item).items()}
+    task_args = {
+        k: v
+        for item in as_assignments(cfg.get("task_args"))
+        for k, v in parse_model_args(item).items()
+    }
     if cfg.get("ties"):
         task_args["ties"] = cfg["ties"]
     return RunOptions(
@@ -145,7 +171,17 @@ def _print_summary(written: Sequence[Path]) -> None:
             value = "n/a" if m.get("value") is None else f"{m['value']:.4f}"
             ci = m.get("ci95")
             ci_text = f"[{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""
-            rows.append((r["model"]["spec"], r["task"]["name"], main, value, ci_text, str(r["counts"]["examples"]), str(path)))
+            rows.append(
+                (
+                    r["model"]["spec"],
+                    r["task"]["name"],
+                    main,
+                    value,
+                    ci_text,
+                    str(r["counts"]["examples"]),
+                    str(path),
+                )
+            )
     if not rows:
         return
     header = ("model", "task", "metric", "value", "95% CI", "n", "file")
@@ -167,8 +203,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from harness.runner import RunOptions, build_tasks, parse_assignments
 
     task_args = {k: v for item in args.task_args or [] for k, v in parse_model_args(item).items()}
-    opts = RunOptions(models=[], tasks=as_list(args.tasks), task_args=task_args,
-                      data=parse_assignments(args.data, "--data"), limit=args.limit)
+    opts = RunOptions(
+        models=[],
+        tasks=as_list(args.tasks),
+        task_args=task_args,
+        data=parse_assignments(args.data, "--data"),
+        limit=args.limit,
+    )
     bad = 0
     for task in build_tasks(opts.tasks, opts):
         try:
@@ -186,7 +227,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rmeval`` console script."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(message)s",
+        stream=sys.stderr,
+    )
     for noisy in ("httpx", "urllib3", "datasets", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     handlers = {
@@ -203,7 +248,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"rmeval: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("rmeval: interrupted; cached scores are kept, run the same command to resume.", file=sys.stderr)
+        print(
+            "rmeval: interrupted; cached scores are kept, run the same command to resume.",
+            file=sys.stderr,
+        )
         return 130
 
 

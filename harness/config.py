@@ -8,9 +8,23 @@ from typing import Any
 from harness.errors import RmevalError
 
 KEYS = {
-    "model", "model_args", "tasks", "task_args", "data", "output_dir", "cache_dir", "limit",
-    "batch_tokens", "dtype", "max_length", "device", "seed", "ties", "trust_remote_code",
-    "allow_unsafe_weights", "no_progress",
+    "model",
+    "model_args",
+    "tasks",
+    "task_args",
+    "data",
+    "output_dir",
+    "cache_dir",
+    "limit",
+    "batch_tokens",
+    "dtype",
+    "max_length",
+    "device",
+    "seed",
+    "ties",
+    "trust_remote_code",
+    "allow_unsafe_weights",
+    "no_progress",
 }
 
 

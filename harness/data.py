@@ -30,7 +30,12 @@ class DatasetInfo:
     sha256: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "revision": self.revision, "split": self.split, "sha256": self.sha256}
+        return {
+            "path": self.path,
+            "revision": self.revision,
+            "split": self.split,
+            "sha256": self.sha256,
+        }
 
 
 def rows_sha256(rows: list[dict[str, Any]]) -> str:
@@ -47,9 +52,7 @@ def _builder_for(path: Path) -> str:
     for suffix, builder in sorted(_BUILDERS.items(), key=lambda kv: -len(kv[0])):
         if name.endswith(suffix):
             return builder
-    raise RmevalError(
-        f"{path}: unknown file type; use .json, .jsonl, .jsonl.gz, .parquet or .csv."
-    )
+    raise RmevalError(f"{path}: unknown file type; use .json, .jsonl, .jsonl.gz, .parquet or .csv.")
 
 
 def _looks_local(source: str) -> bool:
@@ -136,7 +139,9 @@ def _read_json_rows(files: list[Path]) -> list[dict[str, Any]]:
             try:
                 rows.extend(json.loads(text))
             except json.JSONDecodeError as exc:
-                raise RmevalError(f"{path}: invalid JSON at line {exc.lineno} ({exc.msg}).") from exc
+                raise RmevalError(
+                    f"{path}: invalid JSON at line {exc.lineno} ({exc.msg})."
+                ) from exc
             continue
         for lineno, line in enumerate(text.splitlines(), 1):
             if not line.strip():
@@ -144,7 +149,9 @@ def _read_json_rows(files: list[Path]) -> list[dict[str, Any]]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise RmevalError(f"{path}:{lineno}: invalid JSON ({exc.msg}); fix this line.") from exc
+                raise RmevalError(
+                    f"{path}:{lineno}: invalid JSON ({exc.msg}); fix this line."
+                ) from exc
             if not isinstance(row, dict):
                 raise RmevalError(f"{path}:{lineno}: each line must be a JSON object.")
             rows.append(row)

@@ -8,16 +8,26 @@ from typing import Any
 
 
 class Progress:
-    """Counts texts and real tokens; tqdm shows the rate of texts and ETA, we add tokens/s."""
+    """Counts texts and real tokens; tqdm gives the ETA, the postfix examples/s and tokens/s.
 
-    def __init__(self, total: int, desc: str, enabled: bool = True) -> None:
+    ``examples_per_text`` converts texts to examples (a pair is two texts)."""
+
+    def __init__(
+        self, total: int, desc: str, enabled: bool = True, examples_per_text: float = 1.0
+    ) -> None:
         from tqdm.auto import tqdm
 
         self._bar: Any = tqdm(
-            total=total, desc=desc, unit="text", disable=not enabled, file=sys.stderr,
-            dynamic_ncols=True, mininterval=0.5,
+            total=total,
+            desc=desc,
+            unit="text",
+            disable=not enabled,
+            file=sys.stderr,
+            dynamic_ncols=True,
+            mininterval=0.5,
         )
         self._start = time.perf_counter()
+        self.examples_per_text = examples_per_text
         self.tokens = 0
         self.texts = 0
 
@@ -27,7 +37,9 @@ class Progress:
         self.tokens += tokens
         elapsed = max(time.perf_counter() - self._start, 1e-9)
         self._bar.set_postfix_str(
-            f"{self.texts / elapsed:.1f} texts/s, {self.tokens / elapsed:,.0f} tok/s", refresh=False
+            f"{self.texts * self.examples_per_text / elapsed:.1f} examples/s, "
+            f"{self.tokens / elapsed:,.0f} tokens/s",
+            refresh=False,
         )
         self._bar.update(texts)
 

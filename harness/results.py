@@ -46,7 +46,10 @@ def git_commit() -> str | None:
     try:
         out = subprocess.run(
             ["git", "-C", str(here), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=False,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -94,7 +97,10 @@ def write_result(
     result_path = folder / f"{safe}.json"
     atomic_write(
         samples_path,
-        (json.dumps(_strict(s.to_dict()), ensure_ascii=False, allow_nan=False) + "\n" for s in samples),
+        (
+            json.dumps(_strict(s.to_dict()), ensure_ascii=False, allow_nan=False) + "\n"
+            for s in samples
+        ),
     )
     atomic_write(result_path, [dumps(result) + "\n"])
     return result_path, samples_path

@@ -42,9 +42,13 @@ class RunOptions:
     """True for ``rmeval score``: never load a model; missing scores are an error."""
 
 
+def _parse_spec(spec: str) -> tuple[str, str]:
+    return (spec, "") if ":" not in spec and spec in model_names() else split_spec(spec)
+
+
 def build_model(spec: str, args: dict[str, Any]) -> RewardModel:
     """An adapter from ``TYPE:ID`` (or a bare registered type, or a bare id meaning ``hf``)."""
-    kind, ident = (spec, "") if ":" not in spec and spec in model_names() else split_spec(spec)
+    kind, ident = _parse_spec(spec)
     return model_class(kind)(ident, **args)
 
 
@@ -72,24 +76,31 @@ def build_tasks(names: Sequence[str], opts: RunOptions) -> list[Task]:
     return tasks
 
 
-def evaluate_model(model: RewardModel, tasks: Sequence[Task], cache: ScoreCache, opts: RunOptions) -> list[Path]:
+def evaluate_model(
+    model: RewardModel, tasks: Sequence[Task], cache: ScoreCache, opts: RunOptions
+) -> list[Path]:
     """Score every task's requests once (shared across tasks), then evaluate and write results."""
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     requests = [r for t in tasks for r in t.all_requests()]
-    scores, stats = _scores(model, requests, cache, opts)
+    n_examples = sum(len(t.examples()) for t in tasks if t.needs_scores)
+    scores, stats = _scores(model, requests, cache, opts, n_examples / max(len(requests), 1))
     folder = result_dir(opts.output_dir, model.spec)
     written = []
     for task in tasks:
         ctx = RunContext(scores=scores, model=model, cache=cache, seed=opts.seed)
         samples = task.run(ctx)
         aggregate = task.aggregate(samples, seed=opts.seed)
-        result = _result_record(model, task, aggregate, samples, stats, started, time.perf_counter() - t0)
+        result = _result_record(
+            model, task, aggregate, samples, stats, started, time.perf_counter() - t0
+        )
         written.extend(write_result(folder, task.name, result, samples))
     return written
 
 
-def _scores(model: RewardModel, requests: list, cache: ScoreCache, opts: RunOptions) -> tuple[dict, ScoringStats]:
+def _scores(
+    model: RewardModel, requests: list, cache: ScoreCache, opts: RunOptions, ex_per_text: float
+) -> tuple[dict, ScoringStats]:
     if not requests:
         return {}, ScoringStats()
     if opts.cache_only:
@@ -104,12 +115,24 @@ def _scores(model: RewardModel, requests: list, cache: ScoreCache, opts: RunOpti
                 f"{cache.path}; run `rmeval run` with the same model, tasks and flags first."
             )
         return found, ScoringStats(requested=len(unique), cached=len(unique))
-    return score_requests(model, requests, cache, batch_tokens=opts.batch_tokens, progress=opts.progress)
+    return score_requests(
+        model,
+        requests,
+        cache,
+        batch_tokens=opts.batch_tokens,
+        progress=opts.progress,
+        examples_per_text=ex_per_text,
+    )
 
 
 def _result_record(
-    model: RewardModel, task: Task, aggregate: Any, samples: list[ExampleResult],
-    stats: ScoringStats, started: datetime, duration: float,
+    model: RewardModel,
+    task: Task,
+    aggregate: Any,
+    samples: list[ExampleResult],
+    stats: ScoringStats,
+    started: datetime,
+    duration: float,
 ) -> dict[str, Any]:
     seconds = stats.seconds or None
     return {
@@ -137,6 +160,8 @@ def run(opts: RunOptions) -> list[Path]:
     """Evaluate each model on each task; return the files written."""
     cache = ScoreCache(Path(opts.cache_dir) / "scores.sqlite")
     try:
+        for spec in opts.models:
+            model_class(_parse_spec(spec)[0])  # an unknown model type fails before data loads
         tasks = build_tasks(opts.tasks, opts)
         for t in tasks:
             t.examples()  # validate every task's data before any model loads
@@ -155,7 +180,9 @@ def parse_assignments(items: Sequence[str] | None, flag: str) -> dict[str, str]:
     for item in items or []:
         for part in item.split(",") if flag != "--data" else [item]:
             if "=" not in part:
-                raise RmevalError(f"{flag} {part}: write NAME=VALUE, e.g. {flag} pairwise=./prefs.jsonl.")
+                raise RmevalError(
+                    f"{flag} {part}: write NAME=VALUE, e.g. {flag} pairwise=./prefs.jsonl."
+                )
             k, v = part.split("=", 1)
             out[k.strip()] = v.strip()
     return out

@@ -43,6 +43,7 @@ def score_requests(
     batch_tokens: int | None = None,
     progress: bool = True,
     shard: tuple[int, int] = (0, 1),
+    examples_per_text: float = 1.0,
 ) -> tuple[dict[str, Score], ScoringStats]:
     """Scores for every request (by key), computing only what the cache lacks.
 
@@ -65,14 +66,16 @@ def score_requests(
     batches = plan_batches([e.n_tokens for e in encoded], budget, tiebreak=keys)
     rank, world = shard
     todo = [
-        b for i, b in enumerate(batches)
+        b
+        for i, b in enumerate(batches)
         if i % world == rank and any(keys[j] not in found for j in b)
     ]
-    bar = Progress(sum(len(b) for b in todo), desc=f"scoring {model.spec}", enabled=progress)
+    bar = Progress(sum(len(b) for b in todo), f"scoring {model.spec}", progress, examples_per_text)
     try:
         for batch in todo:
             scores = run_with_backoff(
-                [encoded[j] for j in batch], model.forward,
+                [encoded[j] for j in batch],
+                model.forward,
                 on_oom=lambda: log.warning("out of memory: halving the batch and retrying"),
             )
             if len(scores) != len(batch):

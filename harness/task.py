@@ -56,8 +56,8 @@ class Task(ABC):
         **options: Any,
     ) -> None:
         self.data = data or self.default_data
-        self.revision = revision if revision is not None else (
-            self.default_revision if data is None else None
+        self.revision = (
+            revision if revision is not None else (self.default_revision if data is None else None)
         )
         self.split = split or self.default_split
         self.limit = limit

@@ -90,7 +90,9 @@ def _row_problems(row: dict[str, Any], *, allow_empty: bool, min_rejected: int) 
                 problems.append(f"field {where} {p}")
         texts[name] = items
     if len(texts["chosen"]) != 1:
-        problems.append(f"field 'chosen' must hold exactly one response, not {len(texts['chosen'])}")
+        problems.append(
+            f"field 'chosen' must hold exactly one response, not {len(texts['chosen'])}"
+        )
     if len(texts["rejected"]) < min_rejected:
         problems.append(f"needs at least {min_rejected} rejected responses")
     if not problems and any(c == r for c in texts["chosen"] for r in texts["rejected"]):
@@ -106,7 +108,9 @@ class PreferenceTask(Task):
     def build_examples(self, rows: list[dict[str, Any]]) -> list[Example]:
         source = self.data or self.name
         return preference_examples(
-            rows, source=source, allow_empty=self.allow_empty_responses,
+            rows,
+            source=source,
+            allow_empty=self.allow_empty_responses,
             min_rejected=self.min_rejected,
         )
 
@@ -133,8 +137,12 @@ class PairwiseTask(PreferenceTask):
         invalid = any(o[2] for o in outcomes)
         credit = None if invalid else sum(o[0] for o in outcomes) / len(outcomes)  # type: ignore[misc]
         return ExampleResult(
-            example.id, example.subset, values, credit,
-            tie=any(o[1] for o in outcomes), invalid=invalid,
+            example.id,
+            example.subset,
+            values,
+            credit,
+            tie=any(o[1] for o in outcomes),
+            invalid=invalid,
         )
 
 

@@ -33,6 +33,8 @@ class RewardModel(ABC):
     adapter_version: ClassVar[str] = "1"
     default_batch_tokens: ClassVar[int] = 8192
     """Token budget per batch when ``--batch-tokens`` is not given (``auto``)."""
+    score_kind: ClassVar[str] = "reward"
+    """``reward`` (an unbounded scalar) or ``probability`` (a judge's P(YES) in [0, 1])."""
 
     def __init__(self, model_id: str = "", **args: Any) -> None:
         self.model_id = model_id
@@ -97,7 +99,9 @@ def parse_model_args(text: str | None) -> dict[str, Any]:
         if not part.strip():
             continue
         if "=" not in part:
-            raise RmevalError(f"--model-args: '{part}' is not key=value; write e.g. revision=abc123.")
+            raise RmevalError(
+                f"--model-args: '{part}' is not key=value; write e.g. revision=abc123."
+            )
         key, value = part.split("=", 1)
         out[key.strip()] = _convert(value.strip())
     return out

@@ -53,7 +53,10 @@ class EmbeddingSimilarity(RewardModel):
         self.device = hub.resolve_device(device)
         self.dtype = hub.resolve_dtype(dtype, self.device)
         self.requested_max_length = max_length
-        self.safety = {"allow_unsafe_weights": allow_unsafe_weights, "trust_remote_code": trust_remote_code}
+        self.safety = {
+            "allow_unsafe_weights": allow_unsafe_weights,
+            "trust_remote_code": trust_remote_code,
+        }
         self._provenance = hub.provenance(self.path, revision, **self.safety)
         self._model: Any = None
 
@@ -80,7 +83,9 @@ class EmbeddingSimilarity(RewardModel):
 
             kwargs = hub.pretrained_kwargs(self.path, self.revision, **self.safety)
             try:
-                model = AutoModel.from_pretrained(self.path, dtype=getattr(torch, self.dtype), **kwargs)
+                model = AutoModel.from_pretrained(
+                    self.path, dtype=getattr(torch, self.dtype), **kwargs
+                )
             except Exception as exc:
                 raise hub.hub_error(self.path, exc) from exc
             self._model = model.to(self.device).eval()
@@ -94,7 +99,11 @@ class EmbeddingSimilarity(RewardModel):
         return int(limit) if isinstance(limit, int) and 0 < limit < 1_000_000 else 512
 
     def fingerprint_fields(self) -> dict[str, Any]:
-        return self._provenance | {"dtype": self.dtype, "max_length": self.max_length, "pooling": "mean+l2"}
+        return self._provenance | {
+            "dtype": self.dtype,
+            "max_length": self.max_length,
+            "pooling": "mean+l2",
+        }
 
     def n_parameters(self) -> int | None:
         return None if self._model is None else sum(p.numel() for p in self._model.parameters())
@@ -120,7 +129,9 @@ class EmbeddingSimilarity(RewardModel):
         width = max(len(ids) for ids in id_lists)
         pad = self.tokenizer.pad_token_id or 0
         ids = torch.tensor([x + [pad] * (width - len(x)) for x in id_lists], device=self.device)
-        mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in id_lists], device=self.device)
+        mask = torch.tensor(
+            [[1] * len(x) + [0] * (width - len(x)) for x in id_lists], device=self.device
+        )
         with torch.inference_mode():
             hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
         m = mask.unsqueeze(-1).float()

@@ -60,7 +60,10 @@ class HFRewardModel(RewardModel):
         self.padding_side = padding_side
         self.truncation_side = truncation_side
         self.reduce = reduce
-        self.safety = {"allow_unsafe_weights": allow_unsafe_weights, "trust_remote_code": trust_remote_code}
+        self.safety = {
+            "allow_unsafe_weights": allow_unsafe_weights,
+            "trust_remote_code": trust_remote_code,
+        }
         self._provenance = hub.provenance(model_id, revision, **self.safety)
         self._model: Any = None
 
@@ -110,7 +113,10 @@ class HFRewardModel(RewardModel):
         """Requested max length, else the smaller of the tokenizer's and the positions' limit."""
         if self.requested_max_length:
             return int(self.requested_max_length)
-        limits = [getattr(self.config, "max_position_embeddings", None), self.tokenizer.model_max_length]
+        limits = [
+            getattr(self.config, "max_position_embeddings", None),
+            self.tokenizer.model_max_length,
+        ]
         usable = [int(x) for x in limits if isinstance(x, int) and 0 < x < 1_000_000]
         return min(usable) if usable else 4096
 
@@ -141,7 +147,9 @@ class HFRewardModel(RewardModel):
             "max_length": self.max_length,
             "truncation_side": self.truncation_side,
             "text_format": self.text_format if self.text_format != "plain" else PLAIN_FORMAT,
-            "chat_template_sha256": hub.sha256_or_none(template if isinstance(template, str) else None),
+            "chat_template_sha256": hub.sha256_or_none(
+                template if isinstance(template, str) else None
+            ),
             "reduce": self.reduce if len(self.labels) > 1 else None,
         }
 
@@ -171,7 +179,11 @@ class HFRewardModel(RewardModel):
             n = len(ids["input_ids"])
             truncated = n > self.max_length
             if truncated:
-                cut = slice(n - self.max_length, n) if self.truncation_side == "left" else slice(0, self.max_length)
+                cut = (
+                    slice(n - self.max_length, n)
+                    if self.truncation_side == "left"
+                    else slice(0, self.max_length)
+                )
                 ids = {k: v[cut] for k, v in ids.items()}
             out.append(Encoded(len(ids["input_ids"]), ids, truncated))
         return out
@@ -188,11 +200,16 @@ class HFRewardModel(RewardModel):
             cols["token_type_ids"] = []
         for e in batch:
             gap = width - e.n_tokens
-            rows = {"input_ids": (e.payload["input_ids"], pad_id), "attention_mask": ([1] * e.n_tokens, 0)}
+            rows = {
+                "input_ids": (e.payload["input_ids"], pad_id),
+                "attention_mask": ([1] * e.n_tokens, 0),
+            }
             if "token_type_ids" in cols:
                 rows["token_type_ids"] = (e.payload["token_type_ids"], 0)
             for name, (vals, fill) in rows.items():
-                cols[name].append(vals + [fill] * gap if self.padding_side == "right" else [fill] * gap + vals)
+                cols[name].append(
+                    vals + [fill] * gap if self.padding_side == "right" else [fill] * gap + vals
+                )
         tensors = {k: torch.tensor(v, device=self.device) for k, v in cols.items()}
         if self._is_decoder:
             tensors["position_ids"] = (tensors["attention_mask"].cumsum(-1) - 1).clamp(min=0)
@@ -229,7 +246,13 @@ class HFRewardModel(RewardModel):
     def _reduce(self, values: list[float]) -> float:
         if self.reduce in self.labels:
             return values[self.labels.index(self.reduce)]
-        ops = {"mean": lambda v: sum(v) / len(v), "sum": sum, "first": lambda v: v[0], "max": max, "min": min}
+        ops = {
+            "mean": lambda v: sum(v) / len(v),
+            "sum": sum,
+            "first": lambda v: v[0],
+            "max": max,
+            "min": min,
+        }
         if self.reduce not in ops:
             raise RmevalError(
                 f"--model-args reduce={self.reduce}: use one of {', '.join(_REDUCTIONS)} or a "
@@ -266,4 +289,6 @@ class HFRewardModel(RewardModel):
 
     @property
     def n_layers(self) -> int:
-        return int(getattr(self.config, "num_hidden_layers", 0) or getattr(self.config, "n_layer", 0))
+        return int(
+            getattr(self.config, "num_hidden_layers", 0) or getattr(self.config, "n_layer", 0)
+        )

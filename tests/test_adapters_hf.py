@@ -1,0 +1,132 @@
+"""The hf adapter: padding/batch invariance, last-token reading, multi-label heads, safety."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from harness.adapters.hf import HFRewardModel
+from harness.batching import plan_batches
+from harness.errors import RmevalError
+from harness.records import ScoreRequest
+
+TEXTS = [
+    ScoreRequest("what is two plus two", "four"),
+    ScoreRequest("what is two plus two", "the answer is five because two plus two is five"),
+    ScoreRequest("say something rude", "no"),
+    ScoreRequest("tell me about math facts and code", "math is about numbers " * 6),
+    ScoreRequest("x", "y"),
+]
+
+
+def _scores(model, budget):
+    enc = model.encode(TEXTS)
+    out = [None] * len(TEXTS)
+    for batch in plan_batches([e.n_tokens for e in enc], budget):
+        for i, s in zip(batch, model.forward([enc[i] for i in batch])):
+            out[i] = s.value
+    return np.array(out)
+
+
+@pytest.mark.parametrize("fixture", ["tiny_gpt2_rm", "tiny_llama_rm"])
+def test_scores_do_not_depend_on_batch_size_or_padding_side(fixture, request):
+    folder = request.getfixturevalue(fixture)
+    right = HFRewardModel(str(folder), padding_side="right", device="cpu")
+    left = HFRewardModel(str(folder), padding_side="left", device="cpu")
+    one = _scores(right, budget=1)  # batch of 1: no padding at all
+    for model in (right, left):
+        for budget in (64, 10_000):
+            assert np.max(np.abs(_scores(model, budget) - one)) <= 1e-5
+
+
+def test_reward_is_read_at_the_last_real_token(tiny_gpt2_rm):
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    model = HFRewardModel(str(tiny_gpt2_rm), device="cpu")
+    enc = model.encode(TEXTS[:1])[0]
+    ref = AutoModelForSequenceClassification.from_pretrained(tiny_gpt2_rm).eval()
+    with torch.no_grad():
+        hidden = ref.transformer(torch.tensor([enc.payload["input_ids"]])).last_hidden_state
+        expected = ref.score(hidden[0, -1]).item()
+    assert model.forward([enc])[0].value == pytest.approx(expected, abs=1e-6)
+
+
+def test_multi_label_head_reports_attributes_and_declared_reduction(tiny_multi_rm):
+    mean = HFRewardModel(str(tiny_multi_rm), device="cpu")
+    pick = HFRewardModel(str(tiny_multi_rm), device="cpu", reduce="correctness")
+    enc = mean.encode(TEXTS[:2])
+    for s_mean, s_pick in zip(mean.forward(enc), pick.forward(enc)):
+        assert set(s_mean.attributes) == {"helpfulness", "correctness", "verbosity"}
+        assert s_mean.value == pytest.approx(np.mean(list(s_mean.attributes.values())), abs=1e-6)
+        assert s_pick.value == pytest.approx(s_pick.attributes["correctness"], abs=1e-6)
+    assert mean.fingerprint() != pick.fingerprint()
+    with pytest.raises(RmevalError, match="reduce=bogus"):
+        HFRewardModel(str(tiny_multi_rm), device="cpu", reduce="bogus").forward(enc)
+
+
+def test_overlong_inputs_are_truncated_and_flagged(tiny_llama_rm):
+    model = HFRewardModel(str(tiny_llama_rm), device="cpu", max_length=8)
+    enc = model.encode(TEXTS)
+    assert all(e.n_tokens <= 8 for e in enc)
+    assert any(e.truncated for e in enc)
+    assert all(s.truncated == e.truncated for s, e in zip(model.forward(enc), enc))
+
+
+def test_fingerprint_separates_models_and_ignores_batching(tiny_llama_rm, tiny_llama_rm_other):
+    a = HFRewardModel(str(tiny_llama_rm), device="cpu")
+    b = HFRewardModel(str(tiny_llama_rm_other), device="cpu")
+    assert a.fingerprint() != b.fingerprint()
+    assert (
+        a.fingerprint()
+        == HFRewardModel(str(tiny_llama_rm), device="cpu", padding_side="left").fingerprint()
+    )
+    assert (
+        a.fingerprint()
+        != HFRewardModel(str(tiny_llama_rm), device="cpu", max_length=16).fingerprint()
+    )
+
+
+def test_pickled_weights_need_a_flag(tiny_llama_rm, tmp_path):
+    folder = tmp_path / "pickled"
+    shutil.copytree(tiny_llama_rm, folder)
+    (folder / "model.safetensors").unlink()
+    (folder / "pytorch_model.bin").write_bytes(b"not really a pickle")
+    with pytest.raises(RmevalError, match="--allow-unsafe-weights"):
+        HFRewardModel(str(folder), device="cpu")
+
+
+def test_remote_code_needs_a_flag(tiny_llama_rm, tmp_path):
+    folder = tmp_path / "remote"
+    shutil.copytree(tiny_llama_rm, folder)
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg["auto_map"] = {"AutoModelForSequenceClassification": "modeling_x.XForRM"}
+    (folder / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(RmevalError, match="--trust-remote-code"):
+        HFRewardModel(str(folder), device="cpu")
+
+
+def test_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(RmevalError, match="no such model folder"):
+        HFRewardModel(str(tmp_path / "nope"), device="cpu")
+
+
+def test_hub_id_fails_fast_offline_with_a_clear_error():
+    model = HFRewardModel("org-that-does-not-exist/rm", revision="0" * 40, device="cpu")
+    with pytest.raises(RmevalError, match="could not load"):
+        model.encode(TEXTS[:1])
+
+
+def test_hidden_states_at_last_real_token_match_a_hand_forward(tiny_gpt2_rm):
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    model = HFRewardModel(str(tiny_gpt2_rm), device="cpu")
+    feats = model.hidden_states(TEXTS, layers=[-1, 1])
+    ref = AutoModelForSequenceClassification.from_pretrained(tiny_gpt2_rm).eval()
+    for i, enc in enumerate(model.encode(TEXTS)):
+        with torch.no_grad():
+            out = ref(torch.tensor([enc.payload["input_ids"]]), output_hidden_states=True)
+        np.testing.assert_allclose(feats[-1][i], out.hidden_states[-1][0, -1].numpy(), atol=1e-5)
+        np.testing.assert_allclose(feats[1][i], out.hidden_states[1][0, -1].numpy(), atol=1e-5)
