@@ -22,6 +22,7 @@ def _add_run_flags(p: argparse.ArgumentParser, *, scoring: bool) -> None:
         "--model", action="append", help="TYPE:ID (repeat for several models); default TYPE is hf"
     )
     p.add_argument("--model-args", action="append", help="k=v,... passed to the model adapter")
+    p.add_argument("--name", help="result folder name for the model (default: from the spec)")
     p.add_argument("--tasks", help="comma-separated task or suite names (see `rmeval ls`)")
     p.add_argument("--task-args", action="append", help="k=v,... passed to every task factory")
     p.add_argument("--data", action="append", help="TASK=PATH_OR_HUB_ID (repeatable)")
@@ -68,21 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--data", action="append")
     val.add_argument("--task-args", action="append")
     val.add_argument("--limit", type=int)
-    for module in ("harness.compare", "leaderboard.cli", "harness.bench"):
-        _optional_subcommand(sub, module)
+    from harness.compare import add_compare_parser
+    from leaderboard.command import add_board_parser
+
+    add_compare_parser(sub)
+    add_board_parser(sub)
+    _add_bench_parser(sub)
     return parser
 
 
-def _optional_subcommand(sub: Any, module: str) -> None:
-    import importlib
+def _add_bench_parser(sub: Any) -> None:
+    from harness.bench import add_parser
 
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return
-    mod.add_parser(sub)
+    add_parser(sub)
 
 
 def _merged(args: argparse.Namespace) -> dict[str, Any]:
@@ -136,6 +135,7 @@ def run_options(args: argparse.Namespace, *, cache_only: bool) -> Any:
         seed=int(cfg.get("seed") or 0),
         progress=not cfg.get("no_progress") and sys.stderr.isatty(),
         cache_only=cache_only,
+        name=cfg.get("name"),
     )
 
 
@@ -232,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("httpx", "urllib3", "datasets", "filelock"):
+    for noisy in ("httpx", "urllib3", "datasets", "filelock", "lm_eval", "lm-eval"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     handlers = {
         "run": cmd_run,

@@ -39,7 +39,30 @@ class RunOptions:
     seed: int = 0
     progress: bool = True
     cache_only: bool = False
+    name: str | None = None
+    """Result folder name for a single model (default: the spec, plus a hash of its args)."""
     """True for ``rmeval score``: never load a model; missing scores are an error."""
+
+
+_RUNTIME_ARGS = {
+    "device",
+    "batch_size",
+    "trust_remote_code",
+    "allow_unsafe_weights",
+    "timeout",
+    "retries",
+}
+
+
+def run_label(spec: str, model_args: dict[str, Any]) -> str:
+    """Spec plus a short hash of the output-changing model args, so that e.g. ``dpo:X`` with
+    ``ref=A`` and with ``ref_free=norm`` land in different result folders."""
+    relevant = {k: v for k, v in model_args.items() if k not in _RUNTIME_ARGS}
+    if not relevant:
+        return spec
+    from harness.records import canonical_json, sha256_text
+
+    return f"{spec}-{sha256_text(canonical_json(relevant))[:8]}"
 
 
 def _parse_spec(spec: str) -> tuple[str, str]:
@@ -85,7 +108,7 @@ def evaluate_model(
     requests = [r for t in tasks for r in t.all_requests()]
     n_examples = sum(len(t.examples()) for t in tasks if t.needs_scores)
     scores, stats = _scores(model, requests, cache, opts, n_examples / max(len(requests), 1))
-    folder = result_dir(opts.output_dir, model.spec)
+    folder = result_dir(opts.output_dir, opts.name or run_label(model.spec, opts.model_args))
     written = []
     for task in tasks:
         ctx = RunContext(scores=scores, model=model, cache=cache, seed=opts.seed)
@@ -160,6 +183,8 @@ def run(opts: RunOptions) -> list[Path]:
     """Evaluate each model on each task; return the files written."""
     cache = ScoreCache(Path(opts.cache_dir) / "scores.sqlite")
     try:
+        if opts.name and len(opts.models) > 1:
+            raise RmevalError("--name names one model's results; give it with a single --model.")
         for spec in opts.models:
             model_class(_parse_spec(spec)[0])  # an unknown model type fails before data loads
         tasks = build_tasks(opts.tasks, opts)

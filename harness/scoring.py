@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from harness.adapters.base import RewardModel
-from harness.batching import plan_batches, run_with_backoff
+from harness.adapters.base import Encoded, RewardModel
+from harness.batching import free_device_memory, is_out_of_memory, plan_batches, run_with_backoff
 from harness.cache import ScoreCache
 from harness.errors import RmevalError
 from harness.progress import Progress
@@ -33,6 +34,74 @@ def unique_requests(requests: Sequence[ScoreRequest]) -> list[ScoreRequest]:
     for r in requests:
         seen.setdefault(r.key, r)
     return list(seen.values())
+
+
+def resolve_budget(model: RewardModel, cache: Any, batch_tokens: int | None) -> int:
+    """``batch_tokens``, else the budget this cache recorded for the model, else the adapter's
+    automatic one (recorded, so a resumed run plans exactly the same batches)."""
+    if batch_tokens:
+        return int(batch_tokens)
+    fingerprint = model.fingerprint()
+    stored = cache.get_blob("batch_tokens", fingerprint)
+    if stored:
+        return int(stored)
+    auto = getattr(model, "auto_batch_tokens", None)
+    budget = int(auto()) if callable(auto) else int(model.default_batch_tokens)
+    cache.put_blob("batch_tokens", fingerprint, str(budget))
+    return budget
+
+
+def prefetched(
+    model: RewardModel, encoded: Sequence[Encoded], batches: Sequence[list[int]], depth: int = 2
+) -> Iterator[tuple[list[int], Any]]:
+    """``(batch, inputs)`` with up to ``depth`` batches collated ahead in a worker thread, so
+    padding and host-to-device copies overlap the forward passes (``inputs`` is None for
+    adapters without ``collate``)."""
+    collate = getattr(model, "collate", None)
+    if collate is None or not hasattr(model, "forward_collated"):
+        yield from ((b, None) for b in batches)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="rmeval-collate") as pool:
+        ahead: deque = deque()
+        for b in batches:
+            ahead.append((b, pool.submit(collate, [encoded[j] for j in b])))
+            if len(ahead) > depth:
+                first, fut = ahead.popleft()
+                yield first, _collated(fut)
+        while ahead:
+            first, fut = ahead.popleft()
+            yield first, _collated(fut)
+
+
+def _collated(fut: Any) -> Any:
+    """The collated inputs, or None after out of memory (the batch then backs off)."""
+    try:
+        return fut.result()
+    except Exception as exc:
+        if not is_out_of_memory(exc):
+            raise
+        free_device_memory()
+        return None
+
+
+def _forward(model: RewardModel, batch: list[Encoded], inputs: Any) -> list[Score]:
+    """One batch; out of memory -> drop the collated tensors and halve with back-off."""
+    if inputs is not None:
+        try:
+            return model.forward_collated(inputs, batch)  # type: ignore[attr-defined]
+        except Exception as exc:
+            if not is_out_of_memory(exc):
+                raise
+            del inputs
+            free_device_memory()
+    return run_with_backoff(
+        batch,
+        model.forward,
+        on_oom=lambda: log.warning("out of memory: halving the batch and retrying"),
+    )
 
 
 def score_requests(
@@ -62,7 +131,7 @@ def score_requests(
         return found, stats
     start = time.perf_counter()
     encoded = model.encode(reqs)
-    budget = batch_tokens or model.default_batch_tokens
+    budget = resolve_budget(model, cache, batch_tokens)
     batches = plan_batches([e.n_tokens for e in encoded], budget, tiebreak=keys)
     rank, world = shard
     todo = [
@@ -72,12 +141,8 @@ def score_requests(
     ]
     bar = Progress(sum(len(b) for b in todo), f"scoring {model.spec}", progress, examples_per_text)
     try:
-        for batch in todo:
-            scores = run_with_backoff(
-                [encoded[j] for j in batch],
-                model.forward,
-                on_oom=lambda: log.warning("out of memory: halving the batch and retrying"),
-            )
+        for batch, inputs in prefetched(model, encoded, todo):
+            scores = _forward(model, [encoded[j] for j in batch], inputs)
             if len(scores) != len(batch):
                 raise RmevalError(
                     f"model {model.spec} returned {len(scores)} scores for {len(batch)} texts."

@@ -33,6 +33,7 @@ class DPOImplicitReward(LMEvalRewardModel):
 
     type_name = "dpo"
     own_keys = frozenset({"ref", "ref_free"})
+    path_keys = frozenset({"ref"})
 
     def __init__(self, model_id: str = "", **args: Any) -> None:
         super().__init__(model_id, **args)
@@ -61,7 +62,8 @@ class DPOImplicitReward(LMEvalRewardModel):
             policy = self.main.split(context, r.response)
             ref = self.ref.split(context, r.response) if self.ref is not None else None
             if ref is not None and (ref.context_ids, ref.continuation_ids) != (
-                policy.context_ids, policy.continuation_ids
+                policy.context_ids,
+                policy.continuation_ids,
             ):
                 raise RmevalError(
                     f"dpo: policy {self.model_id} and reference {self.ref.model_id} tokenise the "
@@ -75,13 +77,20 @@ class DPOImplicitReward(LMEvalRewardModel):
         policy = [e.payload[0] for e in batch]
         if self.ref is not None:
             ref_values = self.ref.loglikelihood([e.payload[1] for e in batch])
-            values = [p - r for p, r in zip(self.main.loglikelihood(policy), ref_values, strict=True)]
+            values = [
+                p - r for p, r in zip(self.main.loglikelihood(policy), ref_values, strict=True)
+            ]
         elif self.ref_free == "norm":
-            values = [_neg_norm(s, lp) for s, lp in zip(policy, self.main.token_logprobs(policy), strict=True)]
+            values = [
+                _neg_norm(s, lp)
+                for s, lp in zip(policy, self.main.token_logprobs(policy), strict=True)
+            ]
         else:
             values = self.main.loglikelihood(policy)
             if self.ref_free == "avg":
-                values = [_mean(v, len(s.continuation_ids)) for v, s in zip(values, policy, strict=True)]
+                values = [
+                    _mean(v, len(s.continuation_ids)) for v, s in zip(values, policy, strict=True)
+                ]
         return [
             Score(float(v), n_tokens=e.n_tokens, truncated=e.truncated)
             for v, e in zip(values, batch, strict=True)

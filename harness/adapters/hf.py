@@ -157,25 +157,34 @@ class HFRewardModel(RewardModel):
         return None if self._model is None else sum(p.numel() for p in self._model.parameters())
 
     # -- encoding -----------------------------------------------------------------------
-    def _token_ids(self, request: ScoreRequest) -> dict[str, list[int]]:
-        tok = self.tokenizer
+    def text_of(self, request: ScoreRequest) -> str:
+        """The templated text of a request (chat template or plain format; not ``pair``)."""
         if self.text_format == "chat_template":
             messages = [
                 {"role": "user", "content": request.prompt},
                 {"role": "assistant", "content": request.response},
             ]
-            text = tok.apply_chat_template(messages, tokenize=False)
-            return {"input_ids": tok(text, add_special_tokens=False)["input_ids"]}
+            return self.tokenizer.apply_chat_template(messages, tokenize=False)
+        return PLAIN_FORMAT.format(prompt=request.prompt, response=request.response)
+
+    def _token_ids(self, requests: Sequence[ScoreRequest]) -> list[dict[str, list[int]]]:
+        """Token ids per request; one batched tokenizer call (a fast tokenizer runs it in
+        parallel, and gives the same ids as one call per text)."""
+        tok = self.tokenizer
+        if not requests:
+            return []
         if self.text_format == "pair":
-            enc = tok(request.prompt, request.response)
-            return {k: enc[k] for k in ("input_ids", "token_type_ids") if k in enc}
-        text = PLAIN_FORMAT.format(prompt=request.prompt, response=request.response)
-        return {"input_ids": tok(text)["input_ids"]}
+            enc = tok([r.prompt for r in requests], [r.response for r in requests])
+            names = [k for k in ("input_ids", "token_type_ids") if k in enc]
+            return [{k: enc[k][i] for k in names} for i in range(len(requests))]
+        texts = [self.text_of(r) for r in requests]
+        special = self.text_format != "chat_template"
+        ids = tok(texts, add_special_tokens=special)["input_ids"]
+        return [{"input_ids": x} for x in ids]
 
     def encode(self, requests: Sequence[ScoreRequest]) -> list[Encoded]:
         out = []
-        for r in requests:
-            ids = self._token_ids(r)
+        for ids in self._token_ids(requests):
             n = len(ids["input_ids"])
             truncated = n > self.max_length
             if truncated:
@@ -188,7 +197,29 @@ class HFRewardModel(RewardModel):
             out.append(Encoded(len(ids["input_ids"]), ids, truncated))
         return out
 
+    def auto_batch_tokens(self) -> int:
+        """Token budget for ``--batch-tokens auto``: on CUDA half the free memory over an
+        activation estimate per token (a power of two, 1,024 to 1,048,576); elsewhere the
+        default."""
+        if not self.device.startswith("cuda"):
+            return self.default_batch_tokens
+        import torch
+
+        _ = self.model  # weights first, so free memory excludes them
+        free, _total = torch.cuda.mem_get_info(self.device)
+        cfg = self.config
+        hidden = int(getattr(cfg, "hidden_size", 0) or getattr(cfg, "n_embd", 1024))
+        inter = int(getattr(cfg, "intermediate_size", 0) or 4 * hidden)
+        width = 2 if self.dtype != "float32" else 4
+        per_token = width * (4 * hidden + 3 * inter) + 4 * self.max_length  # + mask row
+        budget = 1 << max(10, min(20, int(free * 0.5 // per_token).bit_length() - 1))
+        return budget
+
     # -- forward ------------------------------------------------------------------------
+    def collate(self, batch: Sequence[Encoded]) -> dict[str, Any]:
+        """Padded input tensors on the device (run ahead in a worker thread by the scorer)."""
+        return self._pad(batch)
+
     def _pad(self, batch: Sequence[Encoded]) -> dict[str, Any]:
         import torch
 
@@ -231,10 +262,14 @@ class HFRewardModel(RewardModel):
         return head(hidden[torch.arange(hidden.shape[0], device=hidden.device), last])
 
     def forward(self, batch: Sequence[Encoded]) -> list[Score]:
+        return self.forward_collated(self._pad(batch), batch)
+
+    def forward_collated(self, inputs: dict[str, Any], batch: Sequence[Encoded]) -> list[Score]:
+        """Scores of ``batch`` from its :meth:`collate` output."""
         import torch
 
         with torch.inference_mode():
-            logits = self._logits(self._pad(batch)).float().cpu()
+            logits = self._logits(inputs).float().cpu()
         return [self._to_score(row.tolist(), e) for row, e in zip(logits, batch)]
 
     def _to_score(self, values: list[float], enc: Encoded) -> Score:

@@ -8,8 +8,9 @@ summed over the reference's tokens (``normalize=tokens``: the mean per token ins
 context is the prompt as a user turn (chat template, if any, with the generation prompt; the
 raw prompt plus a newline otherwise), then the response, then ``answer_prefix`` (default
 ``"\\nAnswer:"``; ``\\n`` in ``--model-args`` means a newline); the reference follows after a
-word-boundary space. Only tasks whose rows carry a reference answer (``ScoreRequest.reference``)
-can use it.
+word-boundary space. It needs tasks whose rows carry a reference answer
+(``ScoreRequest.reference``): a request without one is an error, unless
+``missing_reference=nan`` is given, which scores it NaN (counted as invalid, never silent).
 """
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ class LikelihoodReward(LMEvalRewardModel):
     """Reward = log P(reference | prompt, response) under a causal LM."""
 
     type_name = "likelihood"
-    own_keys = frozenset({"normalize", "answer_prefix"})
+    own_keys = frozenset({"normalize", "answer_prefix", "missing_reference"})
 
     def __init__(self, model_id: str = "", **args: Any) -> None:
         super().__init__(model_id, **args)
         self.normalize: str = self.option("normalize", "none", ("none", "tokens"))
+        self.missing: str = self.option("missing_reference", "error", ("error", "nan"))
         prefix = self.options.get("answer_prefix", DEFAULT_ANSWER_PREFIX)
         self.answer_prefix = str(prefix).replace("\\n", "\n")
 
@@ -54,9 +56,13 @@ class LikelihoodReward(LMEvalRewardModel):
         out = []
         for r in requests:
             if r.reference is None or not r.reference.strip():
+                if self.missing == "nan":
+                    out.append(Encoded(1, None))
+                    continue
                 raise RmevalError(
                     f"likelihood: the request for prompt {r.prompt[:40]!r} has no reference "
-                    f"answer; use a task whose rows carry a `reference` (or another model type)."
+                    f"answer; use a task whose rows carry a `reference`, or pass "
+                    f"missing_reference=nan to count such rows as invalid."
                 )
             context = self.context(r)
             split = self.main.split(context, spaced(context, r.reference))
@@ -64,12 +70,15 @@ class LikelihoodReward(LMEvalRewardModel):
         return out
 
     def forward(self, batch: Sequence[Encoded]) -> list[Score]:
-        splits = [e.payload for e in batch]
-        values = self.main.loglikelihood(splits)
+        splits = [e.payload for e in batch if e.payload is not None]
+        found = iter(self.main.loglikelihood(splits))
+        values = [math.nan if e.payload is None else next(found) for e in batch]
         if self.normalize == "tokens":
             values = [
-                v / len(s.continuation_ids) if s.continuation_ids else math.nan
-                for v, s in zip(values, splits, strict=True)
+                v / len(e.payload.continuation_ids)
+                if e.payload and e.payload.continuation_ids
+                else v
+                for v, e in zip(values, batch, strict=True)
             ]
         return [
             Score(float(v), n_tokens=e.n_tokens, truncated=e.truncated)

@@ -26,12 +26,22 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
+from harness.adapters import hub
 from harness.adapters.base import RewardModel
 from harness.errors import RmevalError
 
 COMMON_KEYS = frozenset(
-    {"backend", "device", "batch_size", "dtype", "max_length", "revision",
-     "trust_remote_code", "allow_unsafe_weights", "chat_template"}
+    {
+        "backend",
+        "device",
+        "batch_size",
+        "dtype",
+        "max_length",
+        "revision",
+        "trust_remote_code",
+        "allow_unsafe_weights",
+        "chat_template",
+    }
 )
 """``--model-args`` every lm-eval adapter understands; the rest goes to the lm-eval model."""
 
@@ -90,22 +100,22 @@ class LMSettings:
 
     @cached_property
     def resolved_device(self) -> str:
-        from harness.adapters.hub import resolve_device
-
-        return resolve_device(self.device)
+        return hub.resolve_device(self.device)
 
     @cached_property
     def resolved_dtype(self) -> str:
-        from harness.adapters.hub import resolve_dtype
-
-        return resolve_dtype(self.dtype, self.resolved_device)
+        return hub.resolve_dtype(self.dtype, self.resolved_device)
 
     def fingerprint_fields(self) -> dict[str, Any]:
         """What changes outputs (not device or batch size)."""
         return {
             "backend": self.backend,
-            "lm_args": {"dtype": self.resolved_dtype, "max_length": self.max_length,
-                        "trust_remote_code": self.trust_remote_code, **self.extra},
+            "lm_args": {
+                "dtype": self.resolved_dtype,
+                "max_length": self.max_length,
+                "trust_remote_code": self.trust_remote_code,
+                **self.extra,
+            },
             "chat_template": self.chat_template,
         }
 
@@ -120,14 +130,19 @@ class LMEvalModel:
     @cached_property
     def provenance(self) -> dict[str, Any]:
         """File hashes of a local folder, or hub id and revision (also checks safety)."""
-        from harness.adapters.hub import provenance
-
         s = self.settings
-        return provenance(self.model_id, s.revision, allow_unsafe_weights=s.allow_unsafe_weights,
-                          trust_remote_code=s.trust_remote_code)
+        return hub.provenance(
+            self.model_id,
+            s.revision,
+            allow_unsafe_weights=s.allow_unsafe_weights,
+            trust_remote_code=s.trust_remote_code,
+        )
 
     def fingerprint_fields(self) -> dict[str, Any]:
-        return {"model": self.provenance, "chat_template_sha256": local_chat_template_sha(self.model_id)}
+        return {
+            "model": self.provenance,
+            "chat_template_sha256": local_chat_template_sha(self.model_id),
+        }
 
     @cached_property
     def lm(self) -> Any:
@@ -135,8 +150,12 @@ class LMEvalModel:
         self.provenance  # noqa: B018 -- refuse unsafe folders before loading anything
         s = self.settings
         kwargs: dict[str, Any] = {
-            "pretrained": self.model_id, "device": s.resolved_device, "batch_size": s.batch_size,
-            "dtype": s.resolved_dtype, "trust_remote_code": s.trust_remote_code, **s.extra,
+            "pretrained": self.model_id,
+            "device": s.resolved_device,
+            "batch_size": s.batch_size,
+            "dtype": s.resolved_dtype,
+            "trust_remote_code": s.trust_remote_code,
+            **s.extra,
         }
         if s.max_length is not None:
             kwargs["max_length"] = int(s.max_length)
@@ -145,14 +164,13 @@ class LMEvalModel:
         if s.backend == "hf" and not s.allow_unsafe_weights:
             kwargs["use_safetensors"] = True
         cls = backend_class(s.backend)
+        _warn_unnamed(cls, s.extra)
         try:
             return cls(**kwargs)
         except TypeError as exc:
             raise RmevalError(f"--model-args for lm-eval backend '{s.backend}': {exc}.") from exc
         except OSError as exc:
-            from harness.adapters.hub import hub_error
-
-            raise hub_error(self.model_id, exc) from exc
+            raise hub.hub_error(self.model_id, exc) from exc
 
     @property
     def max_length(self) -> int:
@@ -200,8 +218,12 @@ class LMEvalModel:
         out = [0.0 if not s.continuation_ids else math.nan for s in splits]
         todo = [i for i, s in enumerate(splits) if s.scorable]
         requests = [
-            Instance(request_type="loglikelihood", doc={},
-                     arguments=(splits[i].context, splits[i].continuation), idx=n)
+            Instance(
+                request_type="loglikelihood",
+                doc={},
+                arguments=(splits[i].context, splits[i].continuation),
+                idx=n,
+            )
             for n, i in enumerate(todo)
         ]
         if requests:
@@ -210,7 +232,9 @@ class LMEvalModel:
                 out[i] = float(logprob)
         return out
 
-    def token_logprobs(self, splits: Sequence[Split], fast: bool | None = None) -> list[list[float]]:
+    def token_logprobs(
+        self, splits: Sequence[Split], fast: bool | None = None
+    ) -> list[list[float]]:
         """Per-token log-probabilities of each continuation (empty list when unscorable).
 
         ``loglikelihood`` returns sums only. With the ``hf`` backend one forward pass per pair
@@ -220,7 +244,9 @@ class LMEvalModel:
         """
         todo = [s for s in splits if s.scorable]
         use_fast = _is_hflm(self.lm) if fast is None else fast
-        values = _hf_token_logprobs(self.lm, todo) if use_fast else _per_token_requests(self.lm, todo)
+        values = (
+            _hf_token_logprobs(self.lm, todo) if use_fast else _per_token_requests(self.lm, todo)
+        )
         found = iter(values)
         return [next(found) if s.scorable else [] for s in splits]
 
@@ -248,22 +274,36 @@ def backend_class(backend: str) -> type:
         raise RmevalError(f"--model-args backend={backend}: not an lm-eval model name.") from exc
 
 
+def _warn_unnamed(cls: type, extra: dict[str, Any]) -> None:
+    """Say which pass-through arguments the backend does not name (they may be typos)."""
+    import inspect
+    import logging
+
+    named = set(inspect.signature(cls.__init__).parameters)
+    unnamed = sorted(set(extra) - named)
+    if unnamed:
+        logging.getLogger(__name__).warning(
+            "--model-args %s: not arguments of lm-eval's %s; passed on to it as extra keyword "
+            "arguments (e.g. to from_pretrained). Check the spelling if that is not meant.",
+            ", ".join(unnamed),
+            cls.__name__,
+        )
+
+
 def local_chat_template_sha(model_id: str) -> str | None:
     """sha256 of a local folder's chat template (tokenizer_config.json or chat_template.jinja)."""
     import json
 
-    from harness.adapters.hub import is_local, sha256_or_none
-
-    if not is_local(model_id):
+    if not hub.is_local(model_id):
         return None
     folder = Path(model_id).expanduser()
     jinja = folder / "chat_template.jinja"
     if jinja.is_file():
-        return sha256_or_none(jinja.read_text(encoding="utf-8"))
+        return hub.sha256_or_none(jinja.read_text(encoding="utf-8"))
     config = folder / "tokenizer_config.json"
     if config.is_file():
         template = json.loads(config.read_text(encoding="utf-8")).get("chat_template")
-        return sha256_or_none(template if isinstance(template, str) else json.dumps(template))
+        return hub.sha256_or_none(template if isinstance(template, str) else json.dumps(template))
     return None
 
 
@@ -280,7 +320,9 @@ def _hf_token_logprobs(lm: Any, splits: Sequence[Split]) -> list[list[float]]:
     out: list[list[float]] = []
     for start in range(0, len(splits), max(size, 1)):
         chunk = splits[start : start + max(size, 1)]
-        windows = [list(s.context_ids + s.continuation_ids)[-(s.max_length + 1) :][:-1] for s in chunk]
+        windows = [
+            list(s.context_ids + s.continuation_ids)[-(s.max_length + 1) :][:-1] for s in chunk
+        ]
         inp = torch.zeros(len(chunk), max(map(len, windows)), dtype=torch.long, device=lm.device)
         for row, window in enumerate(windows):
             inp[row, : len(window)] = torch.tensor(window, dtype=torch.long)
@@ -307,6 +349,8 @@ class LMEvalRewardModel(RewardModel):
 
     own_keys: ClassVar[frozenset[str]] = frozenset()
     """``--model-args`` the subclass consumes (kept out of the lm-eval constructor)."""
+    path_keys: ClassVar[frozenset[str]] = frozenset()
+    """Own keys that name files or models: fingerprinted by content, not by path."""
     default_batch_tokens = 4096
 
     def __init__(self, model_id: str = "", **args: Any) -> None:
@@ -316,13 +360,15 @@ class LMEvalRewardModel(RewardModel):
             )
         super().__init__(model_id, **args)
         self.options = {k: v for k, v in args.items() if k in self.own_keys}
-        self.settings = LMSettings.from_args({k: v for k, v in args.items() if k not in self.own_keys})
+        self.settings = LMSettings.from_args(
+            {k: v for k, v in args.items() if k not in self.own_keys}
+        )
         self.main = LMEvalModel(model_id, self.settings)
 
     def fingerprint_fields(self) -> dict[str, Any]:
         fields = self.settings.fingerprint_fields() | self.main.fingerprint_fields()
         return fields | {
-            "options": self.options,
+            "options": {k: v for k, v in self.options.items() if k not in self.path_keys},
             "dtype": self.settings.resolved_dtype,
             "max_length": self.settings.max_length,
             "revision": self.settings.revision,

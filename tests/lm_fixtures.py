@@ -1,0 +1,203 @@
+"""Tiny random-init causal LMs (GPT-2, Llama) with an in-process BPE tokenizer, plus a direct
+log-probability computation to check the lm-eval adapters against.
+
+Import the fixtures into a test module (``from tests.lm_fixtures import ...``); they are session-scoped
+and write their checkpoints under a pytest temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+EOS = "<|endoftext|>"
+PAD = "<pad>"
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+)
+"""A small chat template given to the Llama tokenizer (the GPT-2 one has none)."""
+
+_WORDS = [
+    "the",
+    "cat",
+    "sat",
+    "on",
+    "a",
+    "mat",
+    "and",
+    "the",
+    "dog",
+    "ran",
+    "to",
+    "the",
+    "park",
+    "while",
+    "two",
+    "birds",
+    "sang",
+    "in",
+    "a",
+    "tall",
+    "tree",
+    "what",
+    "is",
+    "two",
+    "plus",
+    "two",
+    "the",
+    "answer",
+    "is",
+    "four",
+    "paris",
+    "is",
+    "the",
+    "capital",
+    "of",
+    "france",
+    "question",
+    "response",
+    "reference",
+    "correct",
+    "grader",
+    "decide",
+    "whether",
+]
+_EXTRA = [
+    "YES NO YES NO Answer: YES Answer: NO",
+    "Is the response correct? Answer YES or NO.",
+    "Which response is better? Answer A or B.",
+    "[Question] [Response] [Reference answer] [Response A] [Response B]",
+    "<|user|>\n<|assistant|>\n",
+]
+
+
+def _corpus() -> list[str]:
+    import random
+
+    rng = random.Random(0)
+    lines = [" ".join(rng.choice(_WORDS) for _ in range(12)) for _ in range(300)]
+    return lines + _EXTRA * 40
+
+
+def build_tokenizer(chat_template: str | None = None):
+    """A byte-level BPE tokenizer (vocab ~500) trained on a fixed in-process corpus."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=500,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        special_tokens=[EOS, PAD],
+    )
+    tok.train_from_iterator(_corpus(), trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token=EOS, eos_token=EOS, pad_token=PAD
+    )
+    if chat_template is not None:
+        fast.chat_template = chat_template
+    return fast
+
+
+def build_causal_lm(arch: str, tokenizer, seed: int):
+    """A 2-layer, hidden-64 causal LM with large random weights (so log-probs vary a lot)."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+
+    ids = {
+        "vocab_size": len(tokenizer),
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
+    torch.manual_seed(seed)
+    if arch == "gpt2":
+        cfg = GPT2Config(
+            n_embd=64, n_layer=2, n_head=2, n_positions=128, initializer_range=0.15, **ids
+        )
+        model = GPT2LMHeadModel(cfg)
+    else:
+        cfg = LlamaConfig(
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+            max_position_embeddings=128,
+            initializer_range=0.15,
+            tie_word_embeddings=False,
+            **ids,
+        )
+        model = LlamaForCausalLM(cfg)
+    return model.eval()
+
+
+def save_checkpoint(folder: Path, arch: str, seed: int, chat_template: str | None) -> Path:
+    """Build and ``save_pretrained`` a model and its tokenizer into one folder."""
+    tok = build_tokenizer(chat_template)
+    model = build_causal_lm(arch, tok, seed)
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def lm_dirs(tmp_path_factory) -> dict[str, Path]:
+    """Checkpoint folders: ``gpt2`` and ``gpt2_ref`` (no chat template), ``llama`` and
+    ``llama_ref`` (chat template); the ``_ref`` twins have other seeds."""
+    root = tmp_path_factory.mktemp("tiny_lms")
+    return {
+        "gpt2": save_checkpoint(root / "gpt2", "gpt2", 0, None),
+        "gpt2_ref": save_checkpoint(root / "gpt2_ref", "gpt2", 1, None),
+        "llama": save_checkpoint(root / "llama", "llama", 2, CHAT_TEMPLATE),
+        "llama_ref": save_checkpoint(root / "llama_ref", "llama", 3, CHAT_TEMPLATE),
+    }
+
+
+class DirectLM:
+    """Reference computation with ``AutoModelForCausalLM``: log-softmax over the continuation
+    tokens, context and continuation tokenised separately with ``add_special_tokens=False``."""
+
+    def __init__(self, folder: Path) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.tok = AutoTokenizer.from_pretrained(folder)
+        self.model = AutoModelForCausalLM.from_pretrained(folder).eval()
+
+    def token_logprobs(self, context: str, continuation: str) -> list[float]:
+        """Per-token log-probabilities of ``continuation`` after ``context``."""
+        import torch
+
+        ctx = self.tok(context, add_special_tokens=False)["input_ids"]
+        cont = self.tok(continuation, add_special_tokens=False)["input_ids"]
+        ids = torch.tensor([ctx + cont])
+        with torch.no_grad():
+            logp = torch.log_softmax(self.model(ids).logits[0].float(), dim=-1)
+        return [float(logp[len(ctx) - 1 + i, t]) for i, t in enumerate(cont)]
+
+    def logprob(self, context: str, continuation: str) -> float:
+        """Sum of :meth:`token_logprobs`."""
+        return sum(self.token_logprobs(context, continuation))
+
+    def chat_context(self, prompt: str) -> str:
+        """The prompt as a user turn plus the generation prompt (raw prompt without a template)."""
+        if not self.tok.chat_template:
+            return prompt
+        return self.tok.apply_chat_template(
+            [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+        )
+
+
+@pytest.fixture(scope="session")
+def direct_lms(lm_dirs) -> dict[str, DirectLM]:
+    """A :class:`DirectLM` per checkpoint in ``lm_dirs``."""
+    return {name: DirectLM(folder) for name, folder in lm_dirs.items()}

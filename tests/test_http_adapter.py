@@ -1,0 +1,216 @@
+"""The http adapter against a small scoring server on 127.0.0.1 (started per test)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from harness.adapters.http import HTTPRewardModel
+from harness.errors import RmevalError
+from harness.records import ScoreRequest
+
+REQUESTS = [
+    ScoreRequest("what is two plus two", "four", "4"),
+    ScoreRequest("capital of france", "paris is the capital"),
+    ScoreRequest("say hi", "hi"),
+    ScoreRequest("count", "one two three four five"),
+    ScoreRequest("spell cat", "c a t", "cat"),
+]
+
+
+def plain_score(item: dict) -> float:
+    """What the fake server computes: response length, +0.5 when a reference is sent."""
+    return len(item["response"]) + (0.5 if item.get("reference") else 0.0)
+
+
+class ScoringServer(ThreadingHTTPServer):
+    """Records every request body; ``behave(body, n)`` returns (status, reply object or bytes)."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.bodies: list[dict] = []
+        self.headers_seen: list[dict] = []
+        self.behave = lambda body, n: (200, {"scores": [plain_score(x) for x in body["inputs"]]})
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # the timeout test's client hangs up before the slow reply: expected
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/score"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.bodies.append(body)
+        self.server.headers_seen.append(dict(self.headers))
+        status, reply = self.server.behave(body, len(self.server.bodies))
+        data = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def server():
+    srv = ScoringServer()
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+    thread.join(timeout=5)
+
+
+def score(model: HTTPRewardModel, requests=REQUESTS) -> list[float]:
+    return [s.value for s in model.forward(model.encode(requests))]
+
+
+def test_plain_batches_keep_order(server):
+    model = HTTPRewardModel(server.url, batch_size=2)
+    assert score(model) == [
+        plain_score({"response": r.response, "reference": r.reference}) for r in REQUESTS
+    ]
+    assert [len(b["inputs"]) for b in server.bodies] == [2, 2, 1]
+    assert server.bodies[0]["inputs"][0] == {
+        "prompt": "what is two plus two",
+        "response": "four",
+        "reference": "4",
+    }
+
+
+def test_batching_and_order_do_not_change_scores(server):
+    model = HTTPRewardModel(server.url, batch_size=3)
+    encoded = model.encode(REQUESTS)
+    whole = [s.value for s in model.forward(encoded)]
+    backwards = [s.value for s in model.forward(encoded[::-1])][::-1]
+    singles = [model.forward([e])[0].value for e in encoded]
+    assert whole == backwards == singles
+
+
+def test_bare_url_spec_and_scheme_check(server):
+    assert HTTPRewardModel(server.url[len("http:") :]).url == server.url
+    with pytest.raises(RmevalError, match="http:// or https://"):
+        HTTPRewardModel("file:///etc/passwd")
+
+
+def test_retries_5xx_with_backoff_then_succeeds(server):
+    server.behave = lambda body, n: (
+        (503, {"error": "busy"}) if n <= 2 else (200, {"scores": [1.0] * len(body["inputs"])})
+    )
+    model = HTTPRewardModel(server.url, retries=3, backoff=0.05)
+    start = time.perf_counter()
+    assert score(model, REQUESTS[:2]) == [1.0, 1.0]
+    assert len(server.bodies) == 3
+    assert time.perf_counter() - start >= 0.05 + 0.1  # waited backoff, then 2 × backoff
+
+
+def test_gives_up_after_bounded_retries(server):
+    server.behave = lambda body, n: (500, {"error": "down"})
+    model = HTTPRewardModel(server.url, retries=2, backoff=0)
+    with pytest.raises(RmevalError, match="after 3 tries"):
+        score(model)
+    assert len(server.bodies) == 3
+
+
+def test_client_error_is_not_retried(server):
+    server.behave = lambda body, n: (404, {"error": "no route"})
+    with pytest.raises(RmevalError, match="404"):
+        score(HTTPRewardModel(server.url, retries=3, backoff=0))
+    assert len(server.bodies) == 1
+
+
+def test_timeout_is_retried_then_reported(server):
+    def slow(body, n):
+        time.sleep(0.3)
+        return 200, {"scores": [0.0] * len(body["inputs"])}
+
+    server.behave = slow
+    with pytest.raises(RmevalError, match="after 2 tries"):
+        score(HTTPRewardModel(server.url, timeout=0.1, retries=1, backoff=0), REQUESTS[:1])
+
+
+def test_connection_refused_is_reported():
+    srv = ScoringServer()
+    url = srv.url
+    srv.server_close()  # nothing listens on that port any more
+    with pytest.raises(RmevalError, match="after 2 tries"):
+        score(HTTPRewardModel(url, retries=1, backoff=0), REQUESTS[:1])
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        ({"scores": [1.0]}, "1 scores for 2 inputs"),
+        ({"scores": [1.0, "high"]}, 'score 1 is "high", not a number'),
+        ({"scores": [1.0, True]}, "not a number"),
+        ({"scores": [1.0, None]}, "not a number"),
+        ({"result": [1.0, 2.0]}, "no 'scores' list"),
+        ([1.0, 2.0], "no 'scores' list"),
+        (b"<html>oops</html>", "not JSON"),
+    ],
+)
+def test_bad_replies_are_one_clear_error(server, reply, message):
+    server.behave = lambda body, n: (200, reply)
+    with pytest.raises(RmevalError, match=message):
+        score(HTTPRewardModel(server.url, retries=3, backoff=0), REQUESTS[:2])
+    assert len(server.bodies) == 1  # a malformed 200 reply is not retried
+
+
+def test_openai_format(server):
+    def reply(body, n):
+        items = [
+            {"index": i, "score": float(len(m[1]["content"]))} for i, m in enumerate(body["input"])
+        ]
+        items[0] = {"index": 0, "data": [float(len(body["input"][0][1]["content"]))]}
+        return 200, {"object": "list", "data": items[::-1]}  # out of order on purpose
+
+    server.behave = reply
+    model = HTTPRewardModel(server.url, format="openai", model="my-rm", batch_size=4)
+    assert score(model) == [float(len(r.response)) for r in REQUESTS]
+    assert server.bodies[0]["model"] == "my-rm"
+    assert server.bodies[0]["input"][1] == [
+        {"role": "user", "content": "capital of france"},
+        {"role": "assistant", "content": "paris is the capital"},
+    ]
+    server.behave = lambda body, n: (
+        200,
+        {"data": [{"index": 0, "score": 1.0}, {"index": 0, "score": 2.0}]},
+    )
+    with pytest.raises(RmevalError, match="index"):
+        score(HTTPRewardModel(server.url, format="openai", retries=0), REQUESTS[:2])
+
+
+def test_api_key_header_from_environment(server, monkeypatch):
+    monkeypatch.setenv("RM_TEST_KEY", "s3cret")
+    score(HTTPRewardModel(server.url, api_key_env="RM_TEST_KEY"), REQUESTS[:1])
+    assert server.headers_seen[0]["Authorization"] == "Bearer s3cret"
+    monkeypatch.delenv("RM_TEST_KEY")
+    with pytest.raises(RmevalError, match="RM_TEST_KEY"):
+        score(HTTPRewardModel(server.url, api_key_env="RM_TEST_KEY"), REQUESTS[:1])
+
+
+def test_fingerprint_ignores_transport_settings(server):
+    base = HTTPRewardModel(server.url)
+    assert (
+        base.fingerprint()
+        == HTTPRewardModel(server.url, batch_size=1, timeout=5, retries=0).fingerprint()
+    )
+    assert base.fingerprint() != HTTPRewardModel(server.url, revision="v2").fingerprint()
+    assert base.fingerprint() != HTTPRewardModel(server.url, format="openai").fingerprint()
+    with pytest.raises(RmevalError, match="batch_size=0"):
+        HTTPRewardModel(server.url, batch_size=0)
+    with pytest.raises(RmevalError, match="format=grpc"):
+        HTTPRewardModel(server.url, format="grpc")
