@@ -447,11 +447,10 @@ def test_task_defaults_to_core_best_of_4_rows(monkeypatch):
     assert ScoreRequest(exs[0].prompt, exs[0].candidates[0]).key == task.requests(exs[0])[0].key
 
 
-def test_task_on_the_real_core_suite_when_present():
-    core = pytest.importorskip("tasks.core")
-    if not hasattr(core, "generate_rows"):
-        pytest.skip("tasks.core does not export generate_rows yet")
-    rows = core.generate_rows("test", 0)
+def test_task_on_the_real_core_suite():
+    from tasks.core import generate_rows
+
+    rows = generate_rows("test", 0)
     task = starc(limit=50)
     exs = task.examples()
     assert len(exs) == min(50, len(rows)) and all(len(e.candidates) == 4 for e in exs)

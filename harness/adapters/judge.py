@@ -76,6 +76,7 @@ class GenerativeJudge(LMEvalRewardModel):
     """A causal LM as a verifier: reward = P(YES) from a two-way softmax of answer likelihoods."""
 
     type_name = "judge"
+    score_kind = "probability"
     own_keys = frozenset({"template", "pair_template", "yes", "no", "multi_token"})
     path_keys = frozenset({"template", "pair_template"})
 
