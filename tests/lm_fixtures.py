@@ -88,21 +88,9 @@ def _corpus() -> list[str]:
 
 def build_tokenizer(chat_template: str | None = None):
     """A byte-level BPE tokenizer (vocab ~500) trained on a fixed in-process corpus."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
+    from tests.tiny_models import train_tokenizer
 
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=500,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        special_tokens=[EOS, PAD],
-    )
-    tok.train_from_iterator(_corpus(), trainer)
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token=EOS, eos_token=EOS, pad_token=PAD
-    )
+    fast = train_tokenizer(lines=_corpus(), bos=EOS, eos=EOS, pad=PAD)
     if chat_template is not None:
         fast.chat_template = chat_template
     return fast

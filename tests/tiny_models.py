@@ -25,8 +25,14 @@ def corpus(n: int = 400, seed: int = 0) -> list[str]:
     return [" ".join(rng.choice(CORPUS_WORDS) for _ in range(rng.randint(3, 14))) for _ in range(n)]
 
 
-def train_tokenizer(folder: Path | None = None):
-    """A byte-level BPE ``PreTrainedTokenizerFast`` with bos/eos/pad (vocab ~500)."""
+def train_tokenizer(
+    folder: Path | None = None,
+    lines: list[str] | None = None,
+    bos: str = "<s>",
+    eos: str = "</s>",
+    pad: str = "<pad>",
+):
+    """A byte-level BPE ``PreTrainedTokenizerFast`` (vocab ~500) trained on ``lines``."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -36,11 +42,11 @@ def train_tokenizer(folder: Path | None = None):
     trainer = trainers.BpeTrainer(
         vocab_size=500,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        special_tokens=["<s>", "</s>", "<pad>"],
+        special_tokens=list(dict.fromkeys([bos, eos, pad])),
     )
-    tok.train_from_iterator(corpus(), trainer)
+    tok.train_from_iterator(lines if lines is not None else corpus(), trainer)
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>"
+        tokenizer_object=tok, bos_token=bos, eos_token=eos, pad_token=pad
     )
     if folder is not None:
         fast.save_pretrained(folder)
