@@ -31,8 +31,10 @@ def test_builtin_models_are_registered():
 
 
 def _tasks_for(name: str) -> list[Task]:
-    sample = SAMPLES / f"{name}.jsonl"
-    return load_tasks(name, data=str(sample)) if sample.exists() else load_tasks(name, limit=40)
+    for sample in (SAMPLES / f"{name}.jsonl", SAMPLES / name):
+        if sample.exists():
+            return load_tasks(name, data=str(sample), limit=40)
+    return load_tasks(name, limit=40)
 
 
 @pytest.mark.parametrize("name", task_names())
