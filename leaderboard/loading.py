@@ -17,6 +17,8 @@ from harness.errors import RmevalError
 SCHEMA_VERSION = 1
 SHORT_HASH = 8
 COMPARE_DIR = "compare"
+NOT_RUNS = {COMPARE_DIR, "bench"}
+"""Folders of results/ that hold no per-model runs (distance matrices, benchmarks)."""
 _REQUIRED = (
     ("schema_version",),
     ("model", "spec"),
@@ -119,7 +121,7 @@ def _result_paths(results_dir: Path) -> list[Path]:
     paths = []
     for path in sorted(results_dir.rglob("*.json")):
         rel = path.relative_to(results_dir)
-        if rel.parts[0] == COMPARE_DIR or len(rel.parts) < 2:
+        if rel.parts[0] in NOT_RUNS or len(rel.parts) < 2:
             continue
         paths.append(path)
     return paths
