@@ -9,9 +9,14 @@ T = TypeVar("T")
 
 
 def plan_batches(
-    lengths: Sequence[int], budget: int, tiebreak: Sequence[str] | None = None
+    lengths: Sequence[int],
+    budget: int,
+    tiebreak: Sequence[str] | None = None,
+    max_spread: float = 1.25,
 ) -> list[list[int]]:
-    """Index batches, longest first, each with ``rows × longest row ≤ budget`` (≥ 1 row).
+    """Index batches, longest first, each with ``rows × longest row ≤ budget`` (≥ 1 row) and
+    ``longest ≤ max_spread × shortest`` (so padding stays under ~20% of a batch on long-tailed
+    length mixes, where one long text would otherwise pad a whole batch of short ones).
 
     The order is a pure function of the lengths (ties broken by ``tiebreak``, e.g. content
     hashes), so a resumed run rebuilds exactly the same batches.
@@ -24,7 +29,8 @@ def plan_batches(
     current: list[int] = []
     for i in order:
         longest = lengths[current[0]] if current else lengths[i]
-        if current and (len(current) + 1) * max(longest, 1) > budget:
+        full = (len(current) + 1) * max(longest, 1) > budget
+        if current and (full or longest > max_spread * max(lengths[i], 1)):
             batches.append(current)
             current = []
         current.append(i)
@@ -49,7 +55,17 @@ def run_with_backoff(
     except Exception as exc:
         if not is_out_of_memory(exc) or len(batch) == 1:
             raise
+    free_device_memory()
     if on_oom is not None:
         on_oom()
     mid = len(batch) // 2
     return run_with_backoff(batch[:mid], fn, on_oom) + run_with_backoff(batch[mid:], fn, on_oom)
+
+
+def free_device_memory() -> None:
+    """Return cached CUDA blocks after an out-of-memory error (no-op without CUDA)."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()

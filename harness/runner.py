@@ -181,6 +181,12 @@ def _result_record(
 
 def run(opts: RunOptions) -> list[Path]:
     """Evaluate each model on each task; return the files written."""
+    from harness.distributed import launch_env
+
+    if launch_env()[1] > 1 and not opts.cache_only:  # under torchrun / accelerate launch
+        from harness.distributed import run_distributed
+
+        return run_distributed(opts)
     cache = ScoreCache(Path(opts.cache_dir) / "scores.sqlite")
     try:
         if opts.name and len(opts.models) > 1:

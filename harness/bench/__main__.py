@@ -1,0 +1,7 @@
+"""``python -m harness.bench [flags]``: the bench without the console script."""
+
+import sys
+
+from harness.bench import main
+
+sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,67 @@
+"""Data-parallel scoring: 2 gloo processes give the samples of a single-process run exactly."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from harness.cache import ScoreCache
+from harness.distributed import ShardCache, merge_caches, rank_cache_path
+from harness.records import Score
+from tests.test_cli import write_prefs
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    # One thread in both runs: the same kernels on the same batches give the same bits.
+    env.update(OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    env.pop("WORLD_SIZE", None)
+    return env
+
+
+def _run(launcher: list[str], model: Path, data: Path, out: Path) -> subprocess.CompletedProcess:
+    argv = [*launcher, "-m", "harness.cli", "run", "--model", f"hf:{model}", "--tasks",
+            "pairwise", "--data", f"pairwise={data}", "--output-dir", str(out / "results"),
+            "--cache-dir", str(out / "cache"), "--batch-tokens", "48", "--no-progress"]  # fmt: skip
+    proc = subprocess.run(argv, env=_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def test_two_gloo_ranks_equal_a_single_process_run(tmp_path, tiny_llama_rm):
+    data = write_prefs(tmp_path / "prefs.jsonl", n=24)
+    _run([sys.executable], tiny_llama_rm, data, tmp_path / "single")
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    proc = _run(torchrun, tiny_llama_rm, data, tmp_path / "dp")
+    for rank in (0, 1):  # both ranks did real work
+        line = next(x for x in proc.stderr.splitlines() if f"rank {rank}/2 scored" in x)
+        assert int(line.split("scored ")[1].split()[0]) > 0
+    single = next((tmp_path / "single" / "results").iterdir())
+    dp = next((tmp_path / "dp" / "results").iterdir())
+    a = (single / "pairwise.samples.jsonl").read_bytes()
+    assert a == (dp / "pairwise.samples.jsonl").read_bytes()
+    metrics = [json.loads((d / "pairwise.json").read_text())["metrics"] for d in (single, dp)]
+    assert metrics[0] == metrics[1]
+    assert [p.name for p in (tmp_path / "dp" / "cache").glob("scores.rank*")] == []
+    merged = ScoreCache(tmp_path / "dp" / "cache" / "scores.sqlite")
+    assert merged.count() == 48  # 24 pairs, every text once
+    merged.close()
+
+
+def test_shard_cache_reads_both_writes_own_and_merge_keeps_first(tmp_path):
+    main = ScoreCache(tmp_path / "scores.sqlite")
+    own = ScoreCache(rank_cache_path(tmp_path, 1))
+    main.put_many("fp", [("a", Score(1.0))])
+    shard = ShardCache(main, own)
+    shard.put_many("fp", [("b", Score(2.0)), ("a", Score(9.0))])
+    assert {k: s.value for k, s in shard.get_many("fp", ["a", "b", "c"]).items()} == {
+        "a": 1.0,
+        "b": 2.0,
+    }
+    assert main.count() == 1 and own.count() == 2
+    own.close()
+    assert merge_caches(main.path, [rank_cache_path(tmp_path, 1), tmp_path / "missing"]) == 2
+    assert {k: s.value for k, s in main.get_many("fp", ["a", "b"]).items()} == {"a": 1.0, "b": 2.0}
+    assert not rank_cache_path(tmp_path, 1).exists()
+    main.close()
