@@ -11,18 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from harness.errors import DataError
 from harness.metrics import best_of_n_credit, pairwise_credit
 from harness.records import Example, ExampleResult, Score
 from harness.task import Task
-
-
-def _text_problem(value: Any, *, allow_empty: bool) -> str | None:
-    if not isinstance(value, str):
-        return f"is {type(value).__name__}, not a string"
-    if not allow_empty and not value.strip():
-        return "is empty"
-    return None
+from tasks.validation import collect_rows, text_problem
 
 
 def preference_examples(
@@ -36,37 +28,23 @@ def preference_examples(
 
     Every problem is collected, then one ``DataError`` lists them by row id.
     """
-    problems: list[str] = []
-    examples: list[Example] = []
-    seen: set[str] = set()
-    for i, row in enumerate(rows):
-        rid = str(row["id"]) if row.get("id") is not None else str(i)
-        label = f"row {rid}"
-        if rid in seen:
-            problems.append(f"{label}: duplicate id")
-            continue
-        seen.add(rid)
-        row_problems = _row_problems(row, allow_empty=allow_empty, min_rejected=min_rejected)
-        if row_problems:
-            problems.extend(f"{label}: {p}" for p in row_problems)
-            continue
+
+    def convert(row: dict[str, Any], rid: str) -> Example | list[str]:
+        problems = _row_problems(row, allow_empty=allow_empty, min_rejected=min_rejected)
+        if problems:
+            return problems
         chosen = row["chosen"] if isinstance(row["chosen"], list) else [row["chosen"]]
         rejected = row["rejected"] if isinstance(row["rejected"], list) else [row["rejected"]]
-        examples.append(
-            Example(
-                id=rid,
-                subset=str(row.get("subset") or "default"),
-                prompt=row["prompt"],
-                candidates=tuple(chosen + rejected),
-                n_chosen=len(chosen),
-                reference=row.get("reference"),
-            )
+        return Example(
+            id=rid,
+            subset=str(row.get("subset") or "default"),
+            prompt=row["prompt"],
+            candidates=tuple(chosen + rejected),
+            n_chosen=len(chosen),
+            reference=row.get("reference"),
         )
-    if problems:
-        raise DataError(source, problems)
-    if not examples:
-        raise DataError(source, ["no rows"])
-    return examples
+
+    return collect_rows(rows, source=source, convert=convert)
 
 
 def _row_problems(row: dict[str, Any], *, allow_empty: bool, min_rejected: int) -> list[str]:
@@ -76,8 +54,8 @@ def _row_problems(row: dict[str, Any], *, allow_empty: bool, min_rejected: int) 
             problems.append(f"missing field '{name}'")
     if problems:
         return problems
-    if (p := _text_problem(row["prompt"], allow_empty=False)) is not None:
-        problems.append(f"field 'prompt' {p}")
+    if (p := text_problem(row["prompt"], "'prompt'", allow_empty=False)) is not None:
+        problems.append(p)
     texts: dict[str, list[Any]] = {}
     for name in ("chosen", "rejected"):
         value = row[name]
@@ -86,8 +64,8 @@ def _row_problems(row: dict[str, Any], *, allow_empty: bool, min_rejected: int) 
             problems.append(f"field '{name}' is an empty list")
         for j, item in enumerate(items):
             where = f"'{name}'" if not isinstance(value, list) else f"'{name}[{j}]'"
-            if (p := _text_problem(item, allow_empty=allow_empty)) is not None:
-                problems.append(f"field {where} {p}")
+            if (p := text_problem(item, where, allow_empty=allow_empty)) is not None:
+                problems.append(p)
         texts[name] = items
     if len(texts["chosen"]) != 1:
         problems.append(

@@ -27,17 +27,17 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from harness.errors import DataError
 from harness.metrics import best_of_n_credit, by_subset_means, count_outcomes, has_invalid
 from harness.records import Aggregate, Example, ExampleResult, Score
 from harness.task import Task
 from tasks.rewardbench import UnitScorer, scorer_metrics, valid_results
+from tasks.validation import collect_rows, text_list_problems, text_problem
 
 REWARDBENCH2_REVISION = "main"
 """Placeholder: set to the ``allenai/reward-bench-2`` commit sha validated by users."""
@@ -48,62 +48,6 @@ BEST_OF = SUBSETS[:-1]
 SUBSET_KEYS = {s: s.lower().replace(" ", "_") for s in SUBSETS}
 _CANONICAL = {s.lower(): s for s in SUBSETS}
 _TIES_ID = re.compile(r"^(ref|tied):(.+)$")
-
-
-# -- row validation shared with rmbench ------------------------------------------------------
-def text_problem(value: Any, where: str, *, allow_empty: bool) -> str | None:
-    """Why ``value`` is not a usable text, or None."""
-    if not isinstance(value, str):
-        return f"field {where} is {type(value).__name__}, not a string"
-    if not allow_empty and not value.strip():
-        return f"field {where} is empty"
-    return None
-
-
-def text_list_problems(
-    row: dict[str, Any], name: str, *, allow_empty: bool, size: int | None = None
-) -> list[str]:
-    """Problems of a field that must be a non-empty list of texts (of ``size`` items if given)."""
-    value = row.get(name)
-    if not isinstance(value, list):
-        return [f"field '{name}' is {type(value).__name__}, not a list of responses"]
-    if not value:
-        return [f"field '{name}' is an empty list"]
-    problems = []
-    if size is not None and len(value) != size:
-        problems.append(f"field '{name}' holds {len(value)} responses, not {size}")
-    for j, item in enumerate(value):
-        if (p := text_problem(item, f"'{name}[{j}]'", allow_empty=allow_empty)) is not None:
-            problems.append(p)
-    return problems
-
-
-def collect_examples(
-    rows: list[dict[str, Any]],
-    *,
-    source: str,
-    convert: Callable[[dict[str, Any], str], Example | list[str]],
-) -> list[Example]:
-    """Convert rows one by one; collect every problem by row id, then raise one ``DataError``."""
-    problems: list[str] = []
-    examples: list[Example] = []
-    seen: set[str] = set()
-    for i, row in enumerate(rows):
-        rid = str(row["id"]) if row.get("id") is not None else str(i)
-        if rid in seen:
-            problems.append(f"row {rid}: duplicate id")
-            continue
-        seen.add(rid)
-        out = convert(row, rid)
-        if isinstance(out, Example):
-            examples.append(out)
-        else:
-            problems.extend(f"row {rid}: {p}" for p in out)
-    if problems:
-        raise DataError(source, problems)
-    if not examples:
-        raise DataError(source, ["no rows"])
-    return examples
 
 
 # -- Ties --------------------------------------------------------------------------------------
@@ -175,7 +119,7 @@ class RewardBench2Task(Task):
     allow_empty_responses = True  # the reference scores every row of its curated data
 
     def build_examples(self, rows: list[dict[str, Any]]) -> list[Example]:
-        return collect_examples(rows, source=self.data or self.name, convert=self._example)
+        return collect_rows(rows, source=self.data or self.name, convert=self._example)
 
     def _example(self, row: dict[str, Any], rid: str) -> Example | list[str]:
         problems = []

@@ -25,7 +25,7 @@ from harness.metrics import by_subset_means, count_outcomes, has_invalid
 from harness.records import Aggregate, Example, ExampleResult, Score
 from harness.task import Task
 from tasks.rewardbench import UnitScorer, scorer_metrics, valid_results
-from tasks.rewardbench2 import collect_examples, text_list_problems, text_problem
+from tasks.validation import collect_rows, text_list_problems, text_problem
 
 RMBENCH_REVISION = "main"
 """Placeholder: set to the ``THU-KEG/RM-Bench`` commit sha validated by users."""
@@ -67,7 +67,7 @@ class RMBenchTask(Task):
     allow_empty_responses = True  # the reference scores every row of its curated data
 
     def build_examples(self, rows: list[dict[str, Any]]) -> list[Example]:
-        return collect_examples(rows, source=self.data or self.name, convert=self._example)
+        return collect_rows(rows, source=self.data or self.name, convert=self._example)
 
     def _example(self, row: dict[str, Any], rid: str) -> Example | list[str]:
         problems = []

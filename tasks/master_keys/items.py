@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import DataError
+from tasks.validation import convert_rows, raise_problems
 
 VERIFIABLE_SUBSETS = ("math", "factual")
 """Core-suite subsets whose rows carry a short reference answer."""
@@ -109,24 +109,14 @@ def _parse_row(row: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 
 def items_from_rows(rows: list[dict[str, Any]], *, source: str) -> list[Item]:
     """Validate item rows and fill missing wrong answers; one ``DataError`` lists every bad row."""
-    problems: list[str] = []
-    parsed: list[tuple[str, dict[str, Any]]] = []
-    seen: set[str] = set()
-    for i, row in enumerate(rows):
-        rid = str(row["id"]) if row.get("id") is not None else str(i)
-        if rid in seen:
-            problems.append(f"row {rid}: duplicate id")
-            continue
-        seen.add(rid)
-        fields, row_problems = _parse_row(row)
-        problems.extend(f"row {rid}: {p}" for p in row_problems)
-        if not row_problems:
-            parsed.append((rid, fields))
+
+    def convert(row: dict[str, Any], rid: str) -> tuple[str, dict[str, Any]] | list[str]:
+        fields, problems = _parse_row(row)
+        return problems or (rid, fields)
+
+    parsed, problems = convert_rows(rows, convert)
     items = _with_wrong_answers(parsed, problems)
-    if problems:
-        raise DataError(source, problems)
-    if not items:
-        raise DataError(source, ["no rows"])
+    raise_problems(source, problems, items)
     return items
 
 

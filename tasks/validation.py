@@ -1,0 +1,84 @@
+"""Row validation shared by the tasks: every bad row is collected by id, then reported at once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sized
+from typing import Any, TypeVar
+
+from harness.errors import DataError
+
+T = TypeVar("T")
+
+
+def row_id(row: dict[str, Any], index: int) -> str:
+    """The row's ``id`` as a string, or its position when it has none."""
+    return str(row["id"]) if row.get("id") is not None else str(index)
+
+
+def text_problem(value: Any, where: str, *, allow_empty: bool) -> str | None:
+    """Why ``value`` is not a usable text (``where`` names the field), or None."""
+    if not isinstance(value, str):
+        return f"field {where} is {type(value).__name__}, not a string"
+    if not allow_empty and not value.strip():
+        return f"field {where} is empty"
+    return None
+
+
+def text_list_problems(
+    row: dict[str, Any], name: str, *, allow_empty: bool, size: int | None = None
+) -> list[str]:
+    """Problems of a field that must be a non-empty list of texts (of ``size`` items if given)."""
+    value = row.get(name)
+    if not isinstance(value, list):
+        return [f"field '{name}' is {type(value).__name__}, not a list of responses"]
+    if not value:
+        return [f"field '{name}' is an empty list"]
+    problems = []
+    if size is not None and len(value) != size:
+        problems.append(f"field '{name}' holds {len(value)} responses, not {size}")
+    for j, item in enumerate(value):
+        if (p := text_problem(item, f"'{name}[{j}]'", allow_empty=allow_empty)) is not None:
+            problems.append(p)
+    return problems
+
+
+def convert_rows(
+    rows: list[dict[str, Any]], convert: Callable[[dict[str, Any], str], T | list[str]]
+) -> tuple[list[T], list[str]]:
+    """Apply ``convert(row, id)`` to every row; it returns the converted value or a list of
+    problems. Duplicate ids and problems come back prefixed with ``row <id>:``."""
+    values: list[T] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for i, row in enumerate(rows):
+        rid = row_id(row, i)
+        if rid in seen:
+            problems.append(f"row {rid}: duplicate id")
+            continue
+        seen.add(rid)
+        out = convert(row, rid)
+        if isinstance(out, list):
+            problems.extend(f"row {rid}: {p}" for p in out)
+        else:
+            values.append(out)
+    return values, problems
+
+
+def raise_problems(source: str, problems: list[str], values: Sized) -> None:
+    """One ``DataError`` listing every problem (or saying there were no rows)."""
+    if problems:
+        raise DataError(source, problems)
+    if not len(values):
+        raise DataError(source, ["no rows"])
+
+
+def collect_rows(
+    rows: list[dict[str, Any]],
+    *,
+    source: str,
+    convert: Callable[[dict[str, Any], str], T | list[str]],
+) -> list[T]:
+    """``convert_rows`` then ``raise_problems``: the converted rows, or one error for all."""
+    values, problems = convert_rows(rows, convert)
+    raise_problems(source, problems, values)
+    return values
