@@ -99,11 +99,7 @@ def run_options(args: argparse.Namespace, *, cache_only: bool) -> Any:
     from harness.runner import RunOptions, parse_assignments
 
     cfg = _merged(args)
-    models = (
-        [m for item in cfg.get("model") or [] for m in as_list(item)]
-        if not isinstance(cfg.get("model"), str)
-        else as_list(cfg["model"])
-    )
+    models = [m for item in as_list(cfg.get("model")) for m in as_list(item)]
     tasks = as_list(cfg.get("tasks"))
     if not models:
         raise RmevalError("--model is required, e.g. --model hf:./my-rm (or --model embed).")

@@ -9,6 +9,7 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,9 @@ def result_dir(output_dir: str | Path, spec: str) -> Path:
     return folder
 
 
+@cache
 def git_commit() -> str | None:
-    """The harness checkout's commit, when it is a git checkout."""
+    """The harness checkout's commit, when it is a git checkout (asked once per process)."""
     here = Path(__file__).resolve().parent
     try:
         out = subprocess.run(
