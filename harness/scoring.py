@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.adapters.base import Encoded, RewardModel
-from harness.batching import free_device_memory, is_out_of_memory, plan_batches, run_with_backoff
+from harness.batching import free_device_memory, is_out_of_memory, run_with_backoff
 from harness.cache import ScoreCache
 from harness.errors import RmevalError
 from harness.progress import Progress
@@ -132,7 +132,7 @@ def score_requests(
     start = time.perf_counter()
     encoded = model.encode(reqs)
     budget = resolve_budget(model, cache, batch_tokens)
-    batches = plan_batches([e.n_tokens for e in encoded], budget, tiebreak=keys)
+    batches = model.plan(encoded, budget, keys)
     rank, world = shard
     todo = [
         b

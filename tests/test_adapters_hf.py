@@ -2,12 +2,15 @@
 
 import json
 import shutil
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from harness.adapters.hf import HFRewardModel
 from harness.batching import plan_batches
+from harness.cache import ScoreCache
 from harness.errors import RmevalError
 from harness.records import ScoreRequest
 
@@ -130,3 +133,59 @@ def test_hidden_states_at_last_real_token_match_a_hand_forward(tiny_gpt2_rm):
             out = ref(torch.tensor([enc.payload["input_ids"]]), output_hidden_states=True)
         np.testing.assert_allclose(feats[-1][i], out.hidden_states[-1][0, -1].numpy(), atol=1e-5)
         np.testing.assert_allclose(feats[1][i], out.hidden_states[1][0, -1].numpy(), atol=1e-5)
+
+
+SHARED = (
+    [
+        ScoreRequest("tell me about math facts and code safety and focus", r)
+        for r in ("four", "the answer is five because two plus two is five", "no", "math " * 9)
+    ]
+    + [
+        ScoreRequest("what is two plus two times three equals", r)
+        for r in ("six", "ten because two plus two is four", "zero one two three")
+    ]
+    + [ScoreRequest("x", "a lone request")]
+)
+
+
+@pytest.mark.parametrize("fixture", ["tiny_gpt2_rm", "tiny_llama_rm"])
+def test_prompt_sharing_keeps_scores_and_groups_whole(fixture, request, monkeypatch):
+    from harness.adapters import prefix
+    from harness.scoring import score_requests
+
+    shared_rows = []
+    real = prefix.logits_shared
+
+    def spy(model, inputs):
+        out = real(model, inputs)
+        shared_rows.append(out.shape[0])
+        return out
+
+    monkeypatch.setattr(prefix, "logits_shared", spy)
+
+    folder = request.getfixturevalue(fixture)
+    plain = HFRewardModel(str(folder), device="cpu")
+    shared = HFRewardModel(str(folder), device="cpu", share_prompts=True)
+    enc = shared.encode(SHARED)
+    prefix_lens = [e.payload["prefix_len"] for e in enc]
+    assert all(n >= 8 for n in prefix_lens[:7]) and prefix_lens[7] == 0
+    keys = [r.key for r in SHARED]
+    for budget in (40, 10_000):
+        batches = shared.plan(enc, budget, keys)
+        assert sorted(i for b in batches for i in b) == list(range(len(SHARED)))
+        for group in (range(0, 4), range(4, 7)):
+            assert sum(any(i in b for i in group) for b in batches) == 1  # never split
+    expected = np.array([s.value for s in plain.forward(plain.encode(SHARED))])
+    for budget in (40, 10_000):
+        with tempfile.TemporaryDirectory() as d:
+            found, _ = score_requests(
+                shared,
+                SHARED,
+                ScoreCache(Path(d) / "c.sqlite"),
+                batch_tokens=budget,
+                progress=False,
+            )
+        got = np.array([found[k].value for k in keys])
+        assert np.max(np.abs(got - expected)) <= 1e-5
+    assert sum(shared_rows) == 2 * 7  # the 7 grouped requests went through the shared path
+    assert shared.fingerprint() == plain.fingerprint()

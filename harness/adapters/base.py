@@ -76,6 +76,14 @@ class RewardModel(ABC):
     def encode(self, requests: Sequence[ScoreRequest]) -> list[Encoded]:
         """Template and tokenise each request once."""
 
+    def plan(self, encoded: Sequence[Encoded], budget: int, keys: Sequence[str]) -> list[list[int]]:
+        """Batches of indices into ``encoded``; by default length-sorted token-budget batches.
+
+        Must be a pure function of its inputs: a resumed run relies on the same plan."""
+        from harness.batching import plan_batches
+
+        return plan_batches([e.n_tokens for e in encoded], budget, tiebreak=keys)
+
     @abstractmethod
     def forward(self, batch: Sequence[Encoded]) -> list[Score]:
         """Score one batch of encoded requests, in the batch's order."""

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
-from harness.adapters import hub
+from harness.adapters import hub, prefix
 from harness.adapters.base import Encoded, RewardModel
 from harness.errors import RmevalError
 from harness.records import Score, ScoreRequest
@@ -40,6 +40,7 @@ class HFRewardModel(RewardModel):
         padding_side: str = "right",
         truncation_side: str = "left",
         reduce: str = "mean",
+        share_prompts: bool = False,
         trust_remote_code: bool = False,
         allow_unsafe_weights: bool = False,
         **args: Any,
@@ -60,6 +61,7 @@ class HFRewardModel(RewardModel):
         self.padding_side = padding_side
         self.truncation_side = truncation_side
         self.reduce = reduce
+        self.share_prompts = bool(share_prompts)
         self.safety = {
             "allow_unsafe_weights": allow_unsafe_weights,
             "trust_remote_code": trust_remote_code,
@@ -195,7 +197,19 @@ class HFRewardModel(RewardModel):
                 )
                 ids = {k: v[cut] for k, v in ids.items()}
             out.append(Encoded(len(ids["input_ids"]), ids, truncated))
+        if self._sharing:
+            prefix.mark_shared_prefixes([r.prompt for r in requests], out)
         return out
+
+    @property
+    def _sharing(self) -> bool:
+        """Prompt sharing is on and possible: a decoder whose reward head is ``score``."""
+        return self.share_prompts and self._is_decoder and self.text_format != "pair"
+
+    def plan(self, encoded: Sequence[Encoded], budget: int, keys: Sequence[str]) -> list[list[int]]:
+        if self._sharing:
+            return prefix.plan_shared(encoded, budget, keys)
+        return super().plan(encoded, budget, keys)
 
     def auto_batch_tokens(self) -> int:
         """Token budget for ``--batch-tokens auto``: on CUDA half the free memory over an
@@ -217,15 +231,21 @@ class HFRewardModel(RewardModel):
 
     # -- forward ------------------------------------------------------------------------
     def collate(self, batch: Sequence[Encoded]) -> dict[str, Any]:
-        """Padded input tensors on the device (run ahead in a worker thread by the scorer)."""
+        """Input tensors on the device (run ahead in a worker thread by the scorer)."""
+        if self._sharing and prefix.is_shared(batch):
+            return prefix.collate_shared(batch, self._pad_id, self.device)
         return self._pad(batch)
+
+    @property
+    def _pad_id(self) -> int:
+        pad_id = self.tokenizer.pad_token_id
+        return pad_id if pad_id is not None else (self.tokenizer.eos_token_id or 0)
 
     def _pad(self, batch: Sequence[Encoded]) -> dict[str, Any]:
         import torch
 
         width = max(e.n_tokens for e in batch)
-        pad_id = self.tokenizer.pad_token_id
-        pad_id = pad_id if pad_id is not None else (self.tokenizer.eos_token_id or 0)
+        pad_id = self._pad_id
         cols: dict[str, list[list[int]]] = {"input_ids": [], "attention_mask": []}
         if "token_type_ids" in batch[0].payload:
             cols["token_type_ids"] = []
@@ -262,14 +282,17 @@ class HFRewardModel(RewardModel):
         return head(hidden[torch.arange(hidden.shape[0], device=hidden.device), last])
 
     def forward(self, batch: Sequence[Encoded]) -> list[Score]:
-        return self.forward_collated(self._pad(batch), batch)
+        return self.forward_collated(self.collate(batch), batch)
 
     def forward_collated(self, inputs: dict[str, Any], batch: Sequence[Encoded]) -> list[Score]:
         """Scores of ``batch`` from its :meth:`collate` output."""
         import torch
 
         with torch.inference_mode():
-            logits = self._logits(inputs).float().cpu()
+            if inputs.get("shared"):
+                logits = prefix.logits_shared(self.model, inputs).float().cpu()
+            else:
+                logits = self._logits(inputs).float().cpu()
         return [self._to_score(row.tolist(), e) for row, e in zip(logits, batch)]
 
     def _to_score(self, values: list[float], enc: Encoded) -> Score:

@@ -45,7 +45,7 @@ def report(b: Bench, runs: dict[str, dict[str, Any]], peak: tuple[float, str]) -
         rows[name] = {
             "median_s": med, "min_s": min(r["times"]), "max_s": max(r["times"]),
             "tokens_per_s": real / med, "examples_per_s": len(b.workload.prompts) / med,
-            "padding_share": pad / (pad + real), "peak_memory_mib": r["peak"] / 2**20,
+            "padding_share": None if pad is None else pad / (pad + real), "peak_memory_mib": r["peak"] / 2**20,
             "max_abs_diff_vs_A": max(abs(x - y) for x, y in zip(r["scores"], ref)),
             "fraction_of_peak": flops / (med * peak[0]),
         }  # fmt: skip
@@ -71,7 +71,7 @@ def format_table(rec: dict[str, Any]) -> str:
     for name, r in rec["variants"].items():
         lines.append((name, f"{r['median_s']:.3f}", f"{r['min_s']:.3f}", f"{r['max_s']:.3f}",
                       f"{r['tokens_per_s']:,.0f}", f"{r['examples_per_s']:.2f}",
-                      f"{100 * r['padding_share']:.1f}", f"{r['peak_memory_mib']:.0f}",
+                      "n/a" if r["padding_share"] is None else f"{100 * r['padding_share']:.1f}", f"{r['peak_memory_mib']:.0f}",
                       f"{r['max_abs_diff_vs_A']:.1e}", f"{100 * r['fraction_of_peak']:.1f}"))  # fmt: skip
     widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
     text = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in lines]

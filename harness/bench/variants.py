@@ -76,6 +76,15 @@ def run_rmeval(b: Bench) -> list[float]:
     return [found[r.key].value for r in b.requests]
 
 
+def run_rmeval_shared(b: Bench) -> list[float]:
+    """Hs: as H, with prompt sharing (``share_prompts=true``: each prompt computed once)."""
+    import copy
+
+    shared = copy.copy(b.hf)
+    shared.share_prompts = True
+    return run_rmeval(Bench(**{**b.__dict__, "hf": shared}))
+
+
 def run_model_only(b: Bench) -> list[float]:
     """Hm: the adapter's forward on pre-collated batches (no tokenisation, no cache)."""
     import torch
@@ -88,8 +97,11 @@ def run_model_only(b: Bench) -> list[float]:
     return out
 
 
-def padding_tokens(name: str, lengths: Sequence[int], plan: list[list[int]]) -> int:
-    """Pad tokens a variant computes on (from the lengths and its batching rule)."""
+def padding_tokens(name: str, lengths: Sequence[int], plan: list[list[int]]) -> int | None:
+    """Pad tokens a variant computes on (from the lengths and its batching rule); None for
+    Hs, which computes shared prompts once and so has no comparable count."""
+    if name == "Hs":
+        return None
     if name == "A":
         groups = [list(range(s, min(s + 8, len(lengths)))) for s in range(0, len(lengths), 8)]
     elif name.startswith("B"):
@@ -146,6 +158,7 @@ VARIANTS: dict[str, Callable[[Bench], list[float]]] = {
     "B8": lambda b: run_rewardbench(b, 8),
     "B64": lambda b: run_rewardbench(b, 64),
     "H": run_rmeval,
+    "Hs": run_rmeval_shared,
     "Hm": run_model_only,
 }
 
