@@ -39,6 +39,29 @@ def plan_batches(
     return batches
 
 
+def plan_packed(
+    lengths: Sequence[int], budget: int, tiebreak: Sequence[str] | None = None
+) -> list[list[int]]:
+    """Index batches for packed rows, longest first, each with ``sum of lengths ≤ budget``
+    (≥ 1 item); a pure function of the lengths and ``tiebreak``, like :func:`plan_batches`."""
+    order = sorted(
+        range(len(lengths)),
+        key=lambda i: (-lengths[i], tiebreak[i] if tiebreak is not None else i),
+    )
+    batches: list[list[int]] = []
+    current: list[int] = []
+    used = 0
+    for i in order:
+        if current and used + lengths[i] > budget:
+            batches.append(current)
+            current, used = [], 0
+        current.append(i)
+        used += lengths[i]
+    if current:
+        batches.append(current)
+    return batches
+
+
 def is_out_of_memory(exc: BaseException) -> bool:
     """True for allocator out-of-memory errors (``torch.OutOfMemoryError`` is a RuntimeError)."""
     if isinstance(exc, MemoryError):

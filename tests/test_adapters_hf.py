@@ -35,8 +35,8 @@ def _scores(model, budget):
 @pytest.mark.parametrize("fixture", ["tiny_gpt2_rm", "tiny_llama_rm"])
 def test_scores_do_not_depend_on_batch_size_or_padding_side(fixture, request):
     folder = request.getfixturevalue(fixture)
-    right = HFRewardModel(str(folder), padding_side="right", device="cpu")
-    left = HFRewardModel(str(folder), padding_side="left", device="cpu")
+    right = HFRewardModel(str(folder), padding_side="right", device="cpu", pack=False)
+    left = HFRewardModel(str(folder), padding_side="left", device="cpu", pack=False)
     one = _scores(right, budget=1)  # batch of 1: no padding at all
     for model in (right, left):
         for budget in (64, 10_000):
@@ -148,23 +148,57 @@ SHARED = (
 )
 
 
-@pytest.mark.parametrize("fixture", ["tiny_gpt2_rm", "tiny_llama_rm"])
-def test_prompt_sharing_keeps_scores_and_groups_whole(fixture, request, monkeypatch):
-    from harness.adapters import prefix
-    from harness.scoring import score_requests
+def _spy_spans(monkeypatch) -> list[list[tuple]]:
+    """Records the packed spans of every packed forward."""
+    from harness.adapters import packing
 
-    shared_rows = []
-    real = prefix.logits_shared
+    seen: list[list[tuple]] = []
+    real = packing.logits
 
     def spy(model, inputs):
-        out = real(model, inputs)
-        shared_rows.append(out.shape[0])
-        return out
+        seen.append(inputs["spans"])
+        return real(model, inputs)
 
-    monkeypatch.setattr(prefix, "logits_shared", spy)
+    monkeypatch.setattr(packing, "logits", spy)
+    return seen
 
+
+def _cached_scores(model, requests, budget):
+    from harness.scoring import score_requests
+
+    with tempfile.TemporaryDirectory() as d:
+        cache = ScoreCache(Path(d) / "c.sqlite")
+        found, _ = score_requests(model, requests, cache, batch_tokens=budget, progress=False)
+        cache.close()
+    return np.array([found[r.key].value for r in requests])
+
+
+@pytest.mark.parametrize("fixture", ["tiny_gpt2_rm", "tiny_llama_rm"])
+def test_packed_batches_score_like_padded_ones_without_padding(fixture, request, monkeypatch):
     folder = request.getfixturevalue(fixture)
-    plain = HFRewardModel(str(folder), device="cpu")
+    padded = HFRewardModel(str(folder), device="cpu", pack=False)
+    packed = HFRewardModel(str(folder), device="cpu")  # auto: packs on CPU
+    seen = _spy_spans(monkeypatch)
+    expected = np.array([s.value for s in padded.forward(padded.encode(SHARED))])
+    assert not seen  # pack=false keeps padded batches
+    lengths = [e.n_tokens for e in packed.encode(SHARED)]
+    for budget in (30, 10_000):
+        seen.clear()
+        got = _cached_scores(packed, SHARED, budget)
+        assert np.max(np.abs(got - expected)) <= 1e-5
+        spans = [s for batch in seen for s in batch]
+        assert sorted(end - start for start, end, _, _ in spans) == sorted(lengths)
+        assert all(
+            sum(e - s for s, e, _, _ in batch) <= max(budget, max(lengths)) for batch in seen
+        )
+    assert len(seen) == 1  # the large budget packs everything in one padding-free row
+    assert packed.fingerprint() == padded.fingerprint()
+
+
+@pytest.mark.parametrize("fixture", ["tiny_gpt2_rm", "tiny_llama_rm"])
+def test_prompt_sharing_keeps_scores_and_groups_whole(fixture, request, monkeypatch):
+    folder = request.getfixturevalue(fixture)
+    plain = HFRewardModel(str(folder), device="cpu", pack=False)
     shared = HFRewardModel(str(folder), device="cpu", share_prompts=True)
     enc = shared.encode(SHARED)
     prefix_lens = [e.payload["prefix_len"] for e in enc]
@@ -176,16 +210,26 @@ def test_prompt_sharing_keeps_scores_and_groups_whole(fixture, request, monkeypa
         for group in (range(0, 4), range(4, 7)):
             assert sum(any(i in b for i in group) for b in batches) == 1  # never split
     expected = np.array([s.value for s in plain.forward(plain.encode(SHARED))])
+    seen = _spy_spans(monkeypatch)
     for budget in (40, 10_000):
-        with tempfile.TemporaryDirectory() as d:
-            found, _ = score_requests(
-                shared,
-                SHARED,
-                ScoreCache(Path(d) / "c.sqlite"),
-                batch_tokens=budget,
-                progress=False,
-            )
-        got = np.array([found[k].value for k in keys])
+        seen.clear()
+        got = _cached_scores(shared, SHARED, budget)
         assert np.max(np.abs(got - expected)) <= 1e-5
-    assert sum(shared_rows) == 2 * 7  # the 7 grouped requests went through the shared path
+        spans = [s for batch in seen for s in batch]
+        assert sum(s[2] is not None for s in spans) == 7  # grouped responses use their prefix
+        computed = sum(end - start for start, end, _, _ in spans)  # each prompt once
+        assert computed == sum(e.n_tokens for e in enc) - 3 * prefix_lens[0] - 2 * prefix_lens[4]
     assert shared.fingerprint() == plain.fingerprint()
+
+
+def test_packing_refuses_models_it_cannot_pack(tiny_gpt2_rm, minilm_path):
+    with pytest.raises(RmevalError, match="pack=true: .* cannot be packed .*encoder"):
+        HFRewardModel(str(minilm_path), device="cpu", pack=True).plan([], 100, [])
+    auto = HFRewardModel(str(minilm_path), device="cpu")
+    assert auto.plan([], 100, []) == [] and not auto._packing  # auto falls back to padding
+    eager = HFRewardModel(str(tiny_gpt2_rm), device="cpu", share_prompts=True)
+    eager.model.set_attn_implementation("eager")
+    with pytest.raises(RmevalError, match="share_prompts=true: .*attn_implementation=eager"):
+        eager.encode(SHARED)
+    with pytest.raises(RmevalError, match="pack=maybe: use auto, true or false"):
+        HFRewardModel(str(tiny_gpt2_rm), pack="maybe")

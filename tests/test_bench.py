@@ -37,10 +37,12 @@ def test_a_flat_length_mix_is_refused():
 
 def test_padding_counts_follow_each_variants_batching_rule():
     lengths = [5, 1, 2, 2, 3, 3, 3, 1]  # 2 examples x 4 texts
-    assert padding_tokens("A", lengths, []) == 8 * 5 - 20
+    assert padding_tokens("A", lengths, [], packed=True) == 8 * 5 - 20
     # B8: one call per response position: (5,3) (1,3) (2,3) (2,1) -> 2 + 2 + 1 + 1
-    assert padding_tokens("B8", lengths, []) == 6
-    assert padding_tokens("H", lengths, [[0], [4, 5, 6], [2, 3], [1, 7]]) == 0
+    assert padding_tokens("B8", lengths, [], packed=True) == 6
+    assert padding_tokens("H", lengths, [[0], [4, 5, 6], [2, 3], [1, 7]], packed=False) == 0
+    assert padding_tokens("H", lengths, [[0, 4], [1, 2, 3, 5, 6, 7]], packed=False) == 2 + 6
+    assert padding_tokens("H", lengths, [[0, 4], [1, 2, 3, 5, 6, 7]], packed=True) == 0
 
 
 @pytest.mark.parametrize("arch", ["llama", "qwen3"])

@@ -5,6 +5,9 @@ it has one; otherwise a text pair for tokenizers with a separator token (BERT-st
 classifiers); otherwise the plain format ``"User: {prompt}\\n\\nAssistant: {response}"``.
 The reward is read at the last real token for decoder models (position ids are passed, so left
 and right padding give the same scores) and from the model's own pooling for encoders.
+Decoder classifiers on CPU run padding-free packed batches (``pack``, default ``auto``: on for
+CPU; see :mod:`harness.adapters.packing`), and ``share_prompts=true`` computes each prompt once
+for all its responses.
 A multi-label head reports one score per label name and reduces them with ``reduce``.
 """
 
@@ -14,7 +17,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
-from harness.adapters import hub, prefix
+from harness.adapters import hub, packing
 from harness.adapters.base import Encoded, RewardModel
 from harness.errors import RmevalError
 from harness.records import Score, ScoreRequest
@@ -41,6 +44,7 @@ class HFRewardModel(RewardModel):
         truncation_side: str = "left",
         reduce: str = "mean",
         share_prompts: bool = False,
+        pack: bool | str = "auto",
         trust_remote_code: bool = False,
         allow_unsafe_weights: bool = False,
         **args: Any,
@@ -53,6 +57,8 @@ class HFRewardModel(RewardModel):
         ):
             if value not in allowed:
                 raise RmevalError(f"--model-args {flag}={value}: use 'left' or 'right'.")
+        if pack not in (True, False, "auto"):
+            raise RmevalError(f"--model-args pack={pack}: use auto, true or false.")
         super().__init__(model_id, **args)
         self.revision = revision
         self.device = hub.resolve_device(device)
@@ -62,6 +68,7 @@ class HFRewardModel(RewardModel):
         self.truncation_side = truncation_side
         self.reduce = reduce
         self.share_prompts = bool(share_prompts)
+        self.pack = pack
         self.safety = {
             "allow_unsafe_weights": allow_unsafe_weights,
             "trust_remote_code": trust_remote_code,
@@ -197,18 +204,29 @@ class HFRewardModel(RewardModel):
                 )
                 ids = {k: v[cut] for k, v in ids.items()}
             out.append(Encoded(len(ids["input_ids"]), ids, truncated))
-        if self._sharing:
-            prefix.mark_shared_prefixes([r.prompt for r in requests], out)
+        if self.share_prompts and self._packing:
+            packing.mark_shared_prefixes([r.prompt for r in requests], out)
         return out
 
-    @property
-    def _sharing(self) -> bool:
-        """Prompt sharing is on and possible: a decoder whose reward head is ``score``."""
-        return self.share_prompts and self._is_decoder and self.text_format != "pair"
+    @cached_property
+    def _packing(self) -> bool:
+        """Whether batches are packed (see ``pack``); refuses ``pack=true`` or
+        ``share_prompts=true`` on a model that cannot be packed."""
+        forced = self.pack is True or self.share_prompts
+        if not (forced or (self.pack == "auto" and self.device == "cpu")):
+            return False
+        why = "an encoder classifier" if not self._is_decoder else None
+        why = why or packing.unsupported_reason(self.model)
+        if why is None:
+            packing.enable(self.model)
+        elif forced:
+            flags = "pack=true" if self.pack is True else "share_prompts=true"
+            raise RmevalError(f"--model-args {flags}: {self.model_id} cannot be packed ({why}).")
+        return why is None
 
     def plan(self, encoded: Sequence[Encoded], budget: int, keys: Sequence[str]) -> list[list[int]]:
-        if self._sharing:
-            return prefix.plan_shared(encoded, budget, keys)
+        if self._packing:
+            return packing.plan(encoded, budget, keys)
         return super().plan(encoded, budget, keys)
 
     def auto_batch_tokens(self) -> int:
@@ -232,8 +250,8 @@ class HFRewardModel(RewardModel):
     # -- forward ------------------------------------------------------------------------
     def collate(self, batch: Sequence[Encoded]) -> dict[str, Any]:
         """Input tensors on the device (run ahead in a worker thread by the scorer)."""
-        if self._sharing and prefix.is_shared(batch):
-            return prefix.collate_shared(batch, self._pad_id, self.device)
+        if self._packing:
+            return packing.collate(batch, self.device)
         return self._pad(batch)
 
     @property
@@ -266,11 +284,14 @@ class HFRewardModel(RewardModel):
             tensors["position_ids"] = (tensors["attention_mask"].cumsum(-1) - 1).clamp(min=0)
         return tensors
 
-    def _logits(self, inputs: dict[str, Any]) -> Any:
-        """Per-example head outputs [batch, num_labels], read at the last real token."""
+    def logits(self, inputs: dict[str, Any]) -> Any:
+        """Per-example head outputs [batch, num_labels] of a :meth:`collate` output, read at
+        the last real token (decoders) or from the model's pooling (encoders)."""
         import torch
 
         model = self.model
+        if inputs.get("packed"):
+            return packing.logits(model, inputs)
         base = getattr(model, getattr(model, "base_model_prefix", ""), None)
         head = getattr(model, "score", None)
         if not (self._is_decoder and base is not None and isinstance(head, torch.nn.Module)):
@@ -289,10 +310,7 @@ class HFRewardModel(RewardModel):
         import torch
 
         with torch.inference_mode():
-            if inputs.get("shared"):
-                logits = prefix.logits_shared(self.model, inputs).float().cpu()
-            else:
-                logits = self._logits(inputs).float().cpu()
+            logits = self.logits(inputs).float().cpu()
         return [self._to_score(row.tolist(), e) for row, e in zip(logits, batch)]
 
     def _to_score(self, values: list[float], enc: Encoded) -> Score:

@@ -31,17 +31,16 @@ from harness.errors import RmevalError
 
 def report(b: Bench, runs: dict[str, dict[str, Any]], peak: tuple[float, str]) -> dict[str, Any]:
     """The JSON record: per-variant numbers, ratios, score agreement and fraction of the limit."""
-    from harness.batching import plan_batches
-
-    lengths = [e.n_tokens for e in b.hf.encode(b.requests)]
+    encoded = b.hf.encode(b.requests)
+    lengths = [e.n_tokens for e in encoded]
     real = sum(lengths)
-    plan = plan_batches(lengths, b.budget, tiebreak=[r.key for r in b.requests])
+    plan = b.hf.plan(encoded, b.budget, [r.key for r in b.requests])
     flops = useful_flops(b.model.config, lengths)
     ref = runs.get("A", next(iter(runs.values())))["scores"]
     rows = {}
     for name, r in runs.items():
         med = statistics.median(r["times"])
-        pad = padding_tokens(name, lengths, plan)
+        pad = padding_tokens(name, lengths, plan, b.hf._packing)
         rows[name] = {
             "median_s": med, "min_s": min(r["times"]), "max_s": max(r["times"]),
             "tokens_per_s": real / med, "examples_per_s": len(b.workload.prompts) / med,

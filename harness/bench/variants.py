@@ -82,26 +82,32 @@ def run_rmeval_shared(b: Bench) -> list[float]:
 
     shared = copy.copy(b.hf)
     shared.share_prompts = True
+    shared.__dict__.pop("_packing", None)  # decided again: sharing packs on any device
     return run_rmeval(Bench(**{**b.__dict__, "hf": shared}))
 
 
 def run_model_only(b: Bench) -> list[float]:
-    """Hm: the adapter's forward on pre-collated batches (no tokenisation, no cache)."""
+    """Hm: the adapter's forward on pre-collated batches (no tokenisation, no cache): H's
+    batches, packed when H packs."""
     import torch
 
     out = [0.0] * len(b.requests)
     with torch.inference_mode():
         for idx, inputs in b.collated:
-            for i, v in zip(idx, b.hf._logits(inputs)[:, 0].float().cpu().tolist()):
+            for i, v in zip(idx, b.hf.logits(inputs)[:, 0].float().cpu().tolist()):
                 out[i] = v
     return out
 
 
-def padding_tokens(name: str, lengths: Sequence[int], plan: list[list[int]]) -> int | None:
+def padding_tokens(
+    name: str, lengths: Sequence[int], plan: list[list[int]], packed: bool
+) -> int | None:
     """Pad tokens a variant computes on (from the lengths and its batching rule); None for
     Hs, which computes shared prompts once and so has no comparable count."""
     if name == "Hs":
         return None
+    if name in ("H", "Hm") and packed:
+        return 0
     if name == "A":
         groups = [list(range(s, min(s + 8, len(lengths)))) for s in range(0, len(lengths), 8)]
     elif name.startswith("B"):
@@ -169,7 +175,6 @@ def setup(preset: dict[str, Any], device: str, batch_tokens: int | None, seed: i
     from transformers import pipeline
 
     from harness.adapters.hf import HFRewardModel
-    from harness.batching import plan_batches
 
     wl = make_workload(preset["n_prompts"], seed, preset["prompt_median"],
                        preset["response_median"], preset["max_tokens"])  # fmt: skip
@@ -187,8 +192,8 @@ def setup(preset: dict[str, Any], device: str, batch_tokens: int | None, seed: i
     b.pipe = pipeline("text-classification", model=model, tokenizer=tok, device=device)
     enc = hf.encode(b.requests)
     keys = [r.key for r in b.requests]
-    for idx in plan_batches([e.n_tokens for e in enc], b.budget, tiebreak=keys):
-        b.collated.append((idx, hf._pad([enc[i] for i in idx])))
+    for idx in hf.plan(enc, b.budget, keys):
+        b.collated.append((idx, hf.collate([enc[i] for i in idx])))
     return b
 
 

@@ -1,0 +1,209 @@
+"""Padding-free packing for decoder reward models, with optional prompt sharing.
+
+A batch's texts are laid end to end in one row: no padding tokens are computed. Position ids
+restart at each text and attention stays inside it (one causal SDPA call per text), through an
+attention function registered with transformers' attention interface as ``rmeval_packed``;
+calls without packed spans (padded batches, probes) go to transformers' own SDPA function.
+
+With ``share_prompts=true`` the longest common token prefix of the responses to one prompt is
+laid out once, followed by each response: the prefix attends causally to itself, each response
+to the whole prefix and causally to itself, with position ids continuing after the prefix. So a
+prompt is computed once per batch however many responses it has.
+
+Scores equal the padded forward up to float rounding. Models with sliding-window attention,
+attention sinks or soft-capping, or without transformers' attention interface, are not packed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from harness.adapters.base import Encoded
+from harness.batching import plan_packed
+from harness.errors import RmevalError
+
+ATTENTION = "rmeval_packed"
+MIN_SHARED = 8
+"""Shorter shared prefixes are not worth a separate span."""
+_UNSUPPORTED_KWARGS = ("sliding_window", "s_aux", "softcap")
+
+
+# -- which models ---------------------------------------------------------------------------
+def unsupported_reason(model: Any) -> str | None:
+    """Why ``model`` cannot be packed, or None when it can."""
+    cfg = model.config
+    if not getattr(model, "_supports_attention_backend", False):
+        return f"{type(model).__name__} does not use transformers' attention interface"
+    if cfg._attn_implementation not in ("sdpa", ATTENTION):
+        return f"attn_implementation={cfg._attn_implementation} (packing runs on sdpa)"
+    types = getattr(cfg, "layer_types", None)
+    if types and any(t != "full_attention" for t in types):
+        return "it has sliding-window or other non-full attention layers"
+    if (
+        not types
+        and getattr(cfg, "sliding_window", None)
+        and getattr(cfg, "use_sliding_window", True)
+    ):
+        return "it uses sliding-window attention"
+    if getattr(cfg, "attn_logit_softcapping", None):
+        return "it soft-caps attention logits"
+    if not isinstance(getattr(model, "score", None), _torch().nn.Module):
+        return f"{type(model).__name__} has no `score` head read at the last token"
+    return None
+
+
+def enable(model: Any) -> None:
+    """Route ``model``'s attention through :func:`packed_attention` (idempotent)."""
+    from transformers import AttentionInterface
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
+
+    AttentionInterface.register(ATTENTION, packed_attention)
+    ALL_MASK_ATTENTION_FUNCTIONS.register(ATTENTION, sdpa_mask)
+    if model.config._attn_implementation != ATTENTION:
+        model.set_attn_implementation(ATTENTION)
+
+
+def _torch() -> Any:
+    import torch
+
+    return torch
+
+
+# -- shared prompts -------------------------------------------------------------------------
+def mark_shared_prefixes(prompts: Sequence[str], encoded: Sequence[Encoded]) -> None:
+    """Set ``payload["prefix_len"]``: the common token prefix of the requests that share a
+    prompt, leaving each at least one token of its own (0 = no sharing: a lone request, a
+    truncated member, or fewer than ``MIN_SHARED`` shared tokens)."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, prompt in enumerate(prompts):
+        groups[prompt].append(i)
+    for members in groups.values():
+        ids = [encoded[i].payload["input_ids"] for i in members]
+        shared = 0
+        if len(members) > 1 and not any(encoded[i].truncated for i in members):
+            limit = min(len(x) for x in ids) - 1
+            while shared < limit and all(x[shared] == ids[0][shared] for x in ids):
+                shared += 1
+        for i in members:
+            encoded[i].payload["prefix_len"] = shared if shared >= MIN_SHARED else 0
+
+
+def _prefix(e: Encoded) -> tuple[int, ...]:
+    return tuple(e.payload["input_ids"][: e.payload.get("prefix_len", 0)])
+
+
+def plan(encoded: Sequence[Encoded], budget: int, keys: Sequence[str]) -> list[list[int]]:
+    """Packed batches of at most ``budget`` computed tokens (one text or group may exceed it
+    alone). Prompt groups stay whole (their cost is prefix + responses).
+    A pure function of the encodings, so resumed runs plan identically."""
+    groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    plain: list[int] = []
+    for i, e in enumerate(encoded):
+        (groups[_prefix(e)] if e.payload.get("prefix_len") else plain).append(i)
+    units = list(groups.items())
+    costs = [len(p) + sum(encoded[i].n_tokens - len(p) for i in members) for p, members in units]
+    unit_keys = [keys[members[0]] for _, members in units]
+    batches = [
+        [i for u in batch for i in units[u][1]] for batch in plan_packed(costs, budget, unit_keys)
+    ]
+    plain_lengths = [encoded[i].n_tokens for i in plain]
+    tiebreak = [keys[i] for i in plain]
+    return batches + [[plain[j] for j in b] for b in plan_packed(plain_lengths, budget, tiebreak)]
+
+
+# -- packed batches -------------------------------------------------------------------------
+def collate(batch: Sequence[Encoded], device: str) -> dict[str, Any]:
+    """One packed row: ``input_ids``/``position_ids`` [1, T], the attention ``spans`` and the
+    index of each request's last token (batch order). Requests with the same marked prefix
+    share one copy of it."""
+    torch = _torch()
+    ids: list[int] = []
+    pos: list[int] = []
+    spans: list[tuple[int, int, tuple[int, int] | None, Any]] = []
+    last = [0] * len(batch)
+    prefix_at: dict[tuple[int, ...], tuple[int, int]] = {}
+    for row, e in enumerate(batch):
+        tokens = e.payload["input_ids"]
+        shared = _prefix(e)
+        context = None
+        if shared:
+            if shared not in prefix_at:
+                prefix_at[shared] = (len(ids), len(ids) + len(shared))
+                spans.append((len(ids), len(ids) + len(shared), None, None))
+                ids += shared
+                pos += range(len(shared))
+            context = prefix_at[shared]
+        start, own = len(ids), tokens[len(shared) :]
+        ids += own
+        pos += range(len(shared), len(tokens))
+        mask = None
+        if context is not None:  # every prefix key, then causal over the response's own keys
+            mask = torch.ones(len(own), len(shared) + len(own), dtype=torch.bool, device=device)
+            mask = mask.tril(diagonal=len(shared))
+        spans.append((start, len(ids), context, mask))
+        last[row] = len(ids) - 1
+    row_ids = torch.tensor([ids], device=device)
+    return {
+        "packed": True,
+        "input_ids": row_ids,
+        "position_ids": torch.tensor([pos], device=device),
+        "attention_mask": torch.ones_like(row_ids),  # all real: transformers builds no mask
+        "spans": spans,
+        "last": torch.tensor(last, device=device),
+    }
+
+
+def logits(model: Any, inputs: dict[str, Any]) -> Any:
+    """Head outputs [requests, labels] of a :func:`collate` batch, in batch order."""
+    base = getattr(model, model.base_model_prefix)
+    hidden = base(
+        input_ids=inputs["input_ids"],
+        position_ids=inputs["position_ids"],
+        attention_mask=inputs["attention_mask"],
+        rmeval_spans=inputs["spans"],
+    ).last_hidden_state
+    return model.score(hidden[0, inputs["last"]])
+
+
+def packed_attention(
+    module: Any,
+    query: Any,
+    key: Any,
+    value: Any,
+    attention_mask: Any,
+    scaling: float | None = None,
+    dropout: float = 0.0,
+    **kwargs: Any,
+) -> tuple[Any, None]:
+    """Attention over packed spans (queries/keys/values [1, heads, T, dim]); without
+    ``rmeval_spans`` it is transformers' SDPA attention."""
+    spans = kwargs.pop("rmeval_spans", None)
+    if spans is None:
+        from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+        return sdpa_attention_forward(
+            module, query, key, value, attention_mask, scaling=scaling, dropout=dropout, **kwargs
+        )
+    bad = [k for k in _UNSUPPORTED_KWARGS if kwargs.get(k) is not None]
+    if bad:
+        raise RmevalError(
+            f"packing cannot apply {', '.join(bad)} in {type(module).__name__}: use "
+            f"--model-args pack=false (and no share_prompts)."
+        )
+    sdpa = _torch().nn.functional.scaled_dot_product_attention
+    if key.shape[1] != query.shape[1]:  # grouped-query attention: one key head per group
+        key = key.repeat_interleave(query.shape[1] // key.shape[1], dim=1)
+        value = value.repeat_interleave(query.shape[1] // value.shape[1], dim=1)
+    out = query.new_empty(query.shape)
+    for start, end, context, mask in spans:
+        q, k, v = query[:, :, start:end], key[:, :, start:end], value[:, :, start:end]
+        if context is None:
+            out[:, :, start:end] = sdpa(q, k, v, is_causal=True, scale=scaling)
+        else:
+            a, b = context
+            k = _torch().cat([key[:, :, a:b], k], dim=2)
+            v = _torch().cat([value[:, :, a:b], v], dim=2)
+            out[:, :, start:end] = sdpa(q, k, v, attn_mask=mask, scale=scaling)
+    return out.transpose(1, 2), None
