@@ -72,10 +72,14 @@ def test_flop_formula_matches_a_hand_count(arch):
 def test_bench_variants_agree_and_json_is_written(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(PRESETS, "micro", MICRO)
     code = main(["--preset", "micro", "--device", "cpu", "--repeats", "1", "--output-dir",
-                 str(tmp_path), "--batch-tokens", "256"])  # fmt: skip
+                 str(tmp_path), "--batch-tokens", "256", "--profile"])  # fmt: skip
     assert code == 0
     rec = json.loads((tmp_path / "micro.json").read_text())
-    assert set(rec["variants"]) == {"A", "B8", "B64", "H", "Hs", "Hm"}
+    assert set(rec["variants"]) == {"A", "B8", "B64", "H", "Hs", "Hm"}  # Hp is H on CPU
+    assert rec["variants"]["H"]["padding_share"] == 0  # packed on CPU
+    prof = rec["profile"]
+    assert 0 < prof["matmul_share"] < 1 and prof["top_ops"][0]["share"] <= 1
+    assert any(o["op"] == "aten::mm" for o in prof["top_ops"])
     for name, row in rec["variants"].items():
         assert row["max_abs_diff_vs_A"] <= 1e-4, name
         assert row["fraction_of_peak"] > 0
@@ -83,3 +87,14 @@ def test_bench_variants_agree_and_json_is_written(tmp_path, monkeypatch, capsys)
     assert rec["variants"]["H"]["padding_share"] < rec["variants"]["B64"]["padding_share"]
     assert rec["n_texts"] == 64 and rec["length_p99_over_p50"] >= 4
     assert "H/A" in rec["speedup"] and "variant" in capsys.readouterr().out
+
+
+def test_bench_packed_variant_on_request(tmp_path, monkeypatch):
+    monkeypatch.setitem(PRESETS, "micro", MICRO)
+    argv = ["--preset", "micro", "--device", "cpu", "--repeats", "1", "--output-dir",
+            str(tmp_path), "--variants", "A,Hp"]  # fmt: skip
+    assert main(argv) == 0
+    hp = json.loads((tmp_path / "micro.json").read_text())["variants"]["Hp"]
+    assert hp["max_abs_diff_vs_A"] <= 1e-4 and hp["padding_share"] == 0
+    with pytest.raises(RmevalError, match="--variants A,X: use names from"):
+        main(argv[:-1] + ["A,X"])

@@ -114,7 +114,7 @@ def plan(encoded: Sequence[Encoded], budget: int, keys: Sequence[str]) -> list[l
 
 
 # -- packed batches -------------------------------------------------------------------------
-def collate(batch: Sequence[Encoded], device: str) -> dict[str, Any]:
+def collate(batch: Sequence[Encoded], device: str, dtype: Any) -> dict[str, Any]:
     """One packed row: ``input_ids``/``position_ids`` [1, T], the attention ``spans`` and the
     index of each request's last token (batch order). Requests with the same marked prefix
     share one copy of it."""
@@ -140,8 +140,10 @@ def collate(batch: Sequence[Encoded], device: str) -> dict[str, Any]:
         pos += range(len(shared), len(tokens))
         mask = None
         if context is not None:  # every prefix key, then causal over the response's own keys
-            mask = torch.ones(len(own), len(shared) + len(own), dtype=torch.bool, device=device)
-            mask = mask.tril(diagonal=len(shared))
+            # additive float mask: SDPA would convert a boolean one in every layer
+            keep = torch.ones(len(own), len(shared) + len(own), dtype=torch.bool).tril(len(shared))
+            mask = torch.zeros(keep.shape, dtype=dtype).masked_fill_(~keep, float("-inf"))
+            mask = mask.to(device)
         spans.append((start, len(ids), context, mask))
         last[row] = len(ids) - 1
     row_ids = torch.tensor([ids], device=device)

@@ -7,7 +7,9 @@ A = ``transformers`` text-classification pipeline, batch 8, input order, raw log
 B8/B64 = RewardBench-style loop: dataset order, fixed batch, per-batch tokenisation with padding,
 separate calls for the chosen and each rejected position;
 H = ``harness.scoring.score_requests`` as ``rmeval run`` uses it (temporary cache, tokenisation
-included); Hm = the same model's forward passes on pre-encoded, pre-collated batches.
+included); Hp = H with ``pack=true`` (H packs by default on CPU only; GPU runs include Hp);
+Hs = H with ``share_prompts=true``; Hm = H's forward passes on pre-encoded, pre-collated batches.
+``--profile`` adds an operator breakdown of one Hm run.
 The FLOP count and the workload are in :mod:`harness.bench.workload`.
 """
 
@@ -17,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.bench.profile import format_profile, profile_model_only
 from harness.bench.variants import VARIANTS, Bench, measure, padding_tokens, setup
 from harness.bench.workload import (
     PRESETS,
@@ -95,10 +98,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     for key in ("n_prompts", "max_tokens"):
         if getattr(args, key) is not None:
             preset[key] = getattr(args, key)
+    device = resolve_device(args.device)
     names = [v for v in args.variants.split(",") if v]
+    if args.variants == "auto":  # Hp is H on CPU, where packing is the default
+        names = [v for v in VARIANTS if not (v == "Hp" and device == "cpu")]
     if not names or set(names) - set(VARIANTS):
         raise RmevalError(f"--variants {args.variants}: use names from {', '.join(VARIANTS)}.")
-    device = resolve_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     budget = None if args.batch_tokens in (None, "auto") else int(args.batch_tokens)
@@ -111,6 +116,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     runs, peak = measure(b, names, args.repeats, lambda: peak_flops(device, peak_dtype))
     rec |= report(b, runs, peak)
     print(format_table(rec))
+    if args.profile:
+        rec["profile"] = profile_model_only(b)
+        print(format_profile(rec["profile"]))
     out = Path(args.output_dir) / f"{args.preset}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, [dumps(rec)])
@@ -126,7 +134,14 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--n-prompts", type=int, help="prompts in the workload (4 texts each)")
     p.add_argument("--max-tokens", type=int, help="cap on text length in tokens")
     p.add_argument("--repeats", type=int, default=3, help="timed rounds after the warm-up")
-    p.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset")
+    p.add_argument(
+        "--variants",
+        default="auto",
+        help=f"comma-separated subset of {','.join(VARIANTS)} (auto: all; no Hp on CPU)",
+    )
+    p.add_argument(
+        "--profile", action="store_true", help="also print where model-only time goes, by operator"
+    )
     p.add_argument("--batch-tokens", default="auto", help="rmeval token budget, or auto")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     p.add_argument("--seed", type=int, default=0)

@@ -86,6 +86,16 @@ def run_rmeval_shared(b: Bench) -> list[float]:
     return run_rmeval(Bench(**{**b.__dict__, "hf": shared}))
 
 
+def run_rmeval_packed(b: Bench) -> list[float]:
+    """Hp: as H with ``pack=true`` (H packs by default only on CPU, so this is for GPUs)."""
+    import copy
+
+    packed = copy.copy(b.hf)
+    packed.pack = True
+    packed.__dict__.pop("_packing", None)
+    return run_rmeval(Bench(**{**b.__dict__, "hf": packed}))
+
+
 def run_model_only(b: Bench) -> list[float]:
     """Hm: the adapter's forward on pre-collated batches (no tokenisation, no cache): H's
     batches, packed when H packs."""
@@ -106,7 +116,7 @@ def padding_tokens(
     Hs, which computes shared prompts once and so has no comparable count."""
     if name == "Hs":
         return None
-    if name in ("H", "Hm") and packed:
+    if name == "Hp" or (name in ("H", "Hm") and packed):
         return 0
     if name == "A":
         groups = [list(range(s, min(s + 8, len(lengths)))) for s in range(0, len(lengths), 8)]
@@ -164,6 +174,7 @@ VARIANTS: dict[str, Callable[[Bench], list[float]]] = {
     "B8": lambda b: run_rewardbench(b, 8),
     "B64": lambda b: run_rewardbench(b, 64),
     "H": run_rmeval,
+    "Hp": run_rmeval_packed,
     "Hs": run_rmeval_shared,
     "Hm": run_model_only,
 }
