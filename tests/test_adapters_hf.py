@@ -233,3 +233,18 @@ def test_packing_refuses_models_it_cannot_pack(tiny_gpt2_rm, minilm_path):
         eager.encode(SHARED)
     with pytest.raises(RmevalError, match="pack=maybe: use auto, true or false"):
         HFRewardModel(str(tiny_gpt2_rm), pack="maybe")
+
+
+def test_packing_refuses_a_model_whose_layers_drop_the_spans(tiny_llama_rm):
+    packed = HFRewardModel(str(tiny_llama_rm), device="cpu", pack=True)
+    attention = packed.model.model.layers[0].self_attn
+    forward = attention.forward
+
+    def without_spans(*args, **kwargs):  # a model that does not pass kwargs to its attention
+        kwargs.pop("rmeval_spans", None)
+        return forward(*args, **kwargs)
+
+    attention.forward = without_spans
+    enc = packed.encode(TEXTS)
+    with pytest.raises(RmevalError, match="packed attention in 1 of 2 layers.*pack=false"):
+        packed.forward(enc)

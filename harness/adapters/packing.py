@@ -114,6 +114,13 @@ def plan(encoded: Sequence[Encoded], budget: int, keys: Sequence[str]) -> list[l
 
 
 # -- packed batches -------------------------------------------------------------------------
+class Spans(list):
+    """A packed row's attention spans ``(start, end, prefix span or None, mask or None)``;
+    ``calls`` counts the attention layers that applied them."""
+
+    calls = 0
+
+
 def collate(batch: Sequence[Encoded], device: str, dtype: Any) -> dict[str, Any]:
     """One packed row: ``input_ids``/``position_ids`` [1, T], the attention ``spans`` and the
     index of each request's last token (batch order). Requests with the same marked prefix
@@ -121,7 +128,7 @@ def collate(batch: Sequence[Encoded], device: str, dtype: Any) -> dict[str, Any]
     torch = _torch()
     ids: list[int] = []
     pos: list[int] = []
-    spans: list[tuple[int, int, tuple[int, int] | None, Any]] = []
+    spans = Spans()
     last = [0] * len(batch)
     prefix_at: dict[tuple[int, ...], tuple[int, int]] = {}
     for row, e in enumerate(batch):
@@ -158,14 +165,24 @@ def collate(batch: Sequence[Encoded], device: str, dtype: Any) -> dict[str, Any]
 
 
 def logits(model: Any, inputs: dict[str, Any]) -> Any:
-    """Head outputs [requests, labels] of a :func:`collate` batch, in batch order."""
+    """Head outputs [requests, labels] of a :func:`collate` batch, in batch order; refuses a
+    model whose layers did not all apply the spans (its texts would have attended to each
+    other)."""
     base = getattr(model, model.base_model_prefix)
+    spans = inputs["spans"]
+    spans.calls = 0
     hidden = base(
         input_ids=inputs["input_ids"],
         position_ids=inputs["position_ids"],
         attention_mask=inputs["attention_mask"],
-        rmeval_spans=inputs["spans"],
+        rmeval_spans=spans,
     ).last_hidden_state
+    layers = model.config.get_text_config().num_hidden_layers
+    if spans.calls != layers:
+        raise RmevalError(
+            f"{type(model).__name__} applied packed attention in {spans.calls} of {layers} "
+            f"layers, so packed texts would see each other: use --model-args pack=false."
+        )
     return model.score(hidden[0, inputs["last"]])
 
 
@@ -188,6 +205,7 @@ def packed_attention(
         return sdpa_attention_forward(
             module, query, key, value, attention_mask, scaling=scaling, dropout=dropout, **kwargs
         )
+    spans.calls += 1
     bad = [k for k in _UNSUPPORTED_KWARGS if kwargs.get(k) is not None]
     if bad:
         raise RmevalError(
