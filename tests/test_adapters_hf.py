@@ -248,3 +248,17 @@ def test_packing_refuses_a_model_whose_layers_drop_the_spans(tiny_llama_rm):
     enc = packed.encode(TEXTS)
     with pytest.raises(RmevalError, match="packed attention in 1 of 2 layers.*pack=false"):
         packed.forward(enc)
+
+
+def test_cpu_budget_keeps_the_widest_activation_under_the_limit(tiny_llama_rm, tiny_gpt2_rm):
+    llama = HFRewardModel(str(tiny_llama_rm), device="cpu")  # intermediate 128, float32
+    assert llama.auto_batch_tokens() == 16384  # 16 MiB / (4 B × 128) = 32,768, capped
+    llama.cpu_activation_bytes = 2 << 20  # 2 MiB / 512 B = 4,096 tokens exactly
+    assert llama.auto_batch_tokens() == 4096
+    llama.cpu_activation_bytes = (2 << 20) - 1
+    assert llama.auto_batch_tokens() == 2048
+    gpt2 = HFRewardModel(str(tiny_gpt2_rm), device="cpu")  # n_inner unset: 4 × 64 = 256 wide
+    gpt2.cpu_activation_bytes = 2 << 20  # 2 MiB / (4 B × 256) = 2,048
+    assert gpt2.auto_batch_tokens() == 2048
+    gpt2.cpu_activation_bytes = 1
+    assert gpt2.auto_batch_tokens() == 1024  # floor

@@ -31,10 +31,10 @@ class HFRewardModel(RewardModel):
 
     type_name = "hf"
     adapter_version = "1"
-    default_batch_tokens = 4096
-    """CPU budget: a packed batch's activations then stay within the caches (``rmeval bench``
-    model-only time on the cpu-tiny and cpu-small shapes is lowest at 2,048-4,096 tokens and
-    ~20-30% higher at 16,384)."""
+    cpu_activation_bytes = 16 << 20
+    """CPU budgets keep the widest activation under this: glibc maps larger blocks afresh on
+    every allocation, and the page faults made elementwise ops ~3× slower in ``rmeval bench``
+    (model-only time was ~20-30% higher at 16,384 tokens than at 2,048-4,096)."""
 
     def __init__(
         self,
@@ -233,19 +233,23 @@ class HFRewardModel(RewardModel):
         return super().plan(encoded, budget, keys)
 
     def auto_batch_tokens(self) -> int:
-        """Token budget for ``--batch-tokens auto``: on CUDA half the free memory over an
-        activation estimate per token (a power of two, 1,024 to 1,048,576); elsewhere the
-        default."""
+        """Token budget for ``--batch-tokens auto``, a power of two. On CUDA: half the free
+        memory over an activation estimate per token (1,024 to 1,048,576). Elsewhere: the
+        widest activation (tokens × intermediate size) within ``cpu_activation_bytes``
+        (1,024 to 16,384)."""
+        cfg = self.config
+        hidden = int(getattr(cfg, "hidden_size", 0) or getattr(cfg, "n_embd", 1024))
+        inter = int(
+            getattr(cfg, "intermediate_size", 0) or getattr(cfg, "n_inner", 0) or 4 * hidden
+        )
+        width = 2 if self.dtype != "float32" else 4
         if not self.device.startswith("cuda"):
-            return self.default_batch_tokens
+            fits = self.cpu_activation_bytes // (width * max(hidden, inter))
+            return 1 << max(10, min(14, fits.bit_length() - 1))
         import torch
 
         _ = self.model  # weights first, so free memory excludes them
         free, _total = torch.cuda.mem_get_info(self.device)
-        cfg = self.config
-        hidden = int(getattr(cfg, "hidden_size", 0) or getattr(cfg, "n_embd", 1024))
-        inter = int(getattr(cfg, "intermediate_size", 0) or 4 * hidden)
-        width = 2 if self.dtype != "float32" else 4
         per_token = width * (4 * hidden + 3 * inter) + 4 * self.max_length  # + mask row
         budget = 1 << max(10, min(20, int(free * 0.5 // per_token).bit_length() - 1))
         return budget
