@@ -130,6 +130,18 @@ def padding_tokens(
     return sum(len(g) * max(lengths[i] for i in g) - sum(lengths[i] for i in g) for g in groups)
 
 
+def _release_free_heap() -> None:
+    """Give freed heap pages back to the OS (glibc), so the next variant's RSS growth is its
+    own and not hidden by memory an earlier variant left mapped."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(name) if name else None
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
+
+
 class MemoryPeak:
     """Peak memory above the start: CUDA allocator peak, else RSS sampled every 2 ms."""
 
@@ -150,6 +162,7 @@ class MemoryPeak:
             torch.cuda.reset_peak_memory_stats(self.device)
             self.base = torch.cuda.memory_allocated(self.device)
         else:
+            _release_free_heap()
             self.base = self._rss()
             self._thread = threading.Thread(target=self._sample, daemon=True)
             self._thread.start()
