@@ -76,24 +76,15 @@ def run_rmeval(b: Bench) -> list[float]:
     return [found[r.key].value for r in b.requests]
 
 
-def run_rmeval_shared(b: Bench) -> list[float]:
-    """Hs: as H, with prompt sharing (``share_prompts=true``: each prompt computed once)."""
+def run_rmeval_with(b: Bench, **settings: Any) -> list[float]:
+    """H with other adapter settings: Hp (``pack=true``; H packs by default only on CPU, so
+    this is for GPUs) and Hs (``share_prompts=true``: each prompt computed once)."""
     import copy
 
-    shared = copy.copy(b.hf)
-    shared.share_prompts = True
-    shared.__dict__.pop("_packing", None)  # decided again: sharing packs on any device
-    return run_rmeval(Bench(**{**b.__dict__, "hf": shared}))
-
-
-def run_rmeval_packed(b: Bench) -> list[float]:
-    """Hp: as H with ``pack=true`` (H packs by default only on CPU, so this is for GPUs)."""
-    import copy
-
-    packed = copy.copy(b.hf)
-    packed.pack = True
-    packed.__dict__.pop("_packing", None)
-    return run_rmeval(Bench(**{**b.__dict__, "hf": packed}))
+    hf = copy.copy(b.hf)
+    hf.__dict__.update(settings)
+    hf.__dict__.pop("_packing", None)  # decided again for the new settings
+    return run_rmeval(Bench(**{**b.__dict__, "hf": hf}))
 
 
 def run_model_only(b: Bench) -> list[float]:
@@ -187,8 +178,8 @@ VARIANTS: dict[str, Callable[[Bench], list[float]]] = {
     "B8": lambda b: run_rewardbench(b, 8),
     "B64": lambda b: run_rewardbench(b, 64),
     "H": run_rmeval,
-    "Hp": run_rmeval_packed,
-    "Hs": run_rmeval_shared,
+    "Hp": lambda b: run_rmeval_with(b, pack=True),
+    "Hs": lambda b: run_rmeval_with(b, share_prompts=True),
     "Hm": run_model_only,
 }
 
