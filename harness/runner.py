@@ -39,9 +39,9 @@ class RunOptions:
     seed: int = 0
     progress: bool = True
     cache_only: bool = False
+    """True for ``rmeval score``: never load a model; missing scores are an error."""
     name: str | None = None
     """Result folder name for a single model (default: the spec, plus a hash of its args)."""
-    """True for ``rmeval score``: never load a model; missing scores are an error."""
 
 
 _RUNTIME_ARGS = {
@@ -96,7 +96,31 @@ def build_tasks(names: Sequence[str], opts: RunOptions) -> list[Task]:
     names_seen = [t.name for t in tasks]
     if len(set(names_seen)) != len(names_seen):
         raise RmevalError(f"--tasks lists a task twice ({', '.join(names_seen)}); list each once.")
+    _check_task_args(opts.task_args, tasks)
     return tasks
+
+
+def _check_task_args(task_args: dict[str, Any], tasks: Sequence[Task]) -> None:
+    """Refuse a ``--task-args`` key that no task accepts (a typo would otherwise be ignored).
+    A key used by some of the tasks is fine: the arguments go to every task."""
+    import inspect
+
+    accepted: set[str] = set()
+    for task in tasks:
+        for cls in type(task).__mro__:
+            init = cls.__dict__.get("__init__")
+            if init is not None and cls is not object:
+                params = inspect.signature(init).parameters.values()
+                accepted |= {
+                    p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                }
+    accepted -= {"self", "data", "limit"}  # set by --data and --limit
+    unknown = sorted(set(task_args) - accepted)
+    if unknown:
+        raise RmevalError(
+            f"--task-args {', '.join(unknown)}: not an option of "
+            f"{', '.join(t.name for t in tasks)}; their options: {', '.join(sorted(accepted))}."
+        )
 
 
 def evaluate_model(

@@ -263,6 +263,10 @@ def test_validate_accepts_good_data(tmp_path, capsys):
             ],
             "--batch-tokens 0",
         ),
+        (
+            ["--model", "length", "--tasks", "core", "--task-args", "tie=half,seed=1"],
+            "--task-args tie: not an option of core-pairwise, core-bon; their options:",
+        ),
     ],
 )
 def test_bad_flags_get_one_clear_sentence(argv, message, tmp_path, capsys):
@@ -275,6 +279,14 @@ def test_bad_flags_get_one_clear_sentence(argv, message, tmp_path, capsys):
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_task_args_used_by_one_of_the_tasks_are_accepted(tmp_path):
+    from harness.runner import RunOptions, build_tasks
+
+    opts = RunOptions(["length"], ["core", "master-keys"], task_args={"default_keys": True})
+    tasks = build_tasks(opts.tasks, opts)  # core has no default_keys option: still fine
+    assert [t.name for t in tasks] == ["core-pairwise", "core-bon", "master-keys"]
 
 
 def test_config_file_mirrors_flags(tmp_path):

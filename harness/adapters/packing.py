@@ -216,14 +216,16 @@ def packed_attention(
     if key.shape[1] != query.shape[1]:  # grouped-query attention: one key head per group
         key = key.repeat_interleave(query.shape[1] // key.shape[1], dim=1)
         value = value.repeat_interleave(query.shape[1] // value.shape[1], dim=1)
-    out = query.new_empty(query.shape)
+    batch, heads, length, dim = query.shape
+    out = query.new_empty((batch, length, heads, dim))  # the layout the output projection reads
     for start, end, context, mask in spans:
         q, k, v = query[:, :, start:end], key[:, :, start:end], value[:, :, start:end]
         if context is None:
-            out[:, :, start:end] = sdpa(q, k, v, is_causal=True, scale=scaling)
+            part = sdpa(q, k, v, is_causal=True, scale=scaling)
         else:
             a, b = context
             k = _torch().cat([key[:, :, a:b], k], dim=2)
             v = _torch().cat([value[:, :, a:b], v], dim=2)
-            out[:, :, start:end] = sdpa(q, k, v, attn_mask=mask, scale=scaling)
-    return out.transpose(1, 2), None
+            part = sdpa(q, k, v, attn_mask=mask, scale=scaling)
+        out[:, start:end] = part.transpose(1, 2)
+    return out, None
