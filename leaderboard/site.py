@@ -24,6 +24,15 @@ def load_metadata(path: Path = METADATA) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: Any) -> Any:
+    """A text cell that spreadsheets show rather than run: a leading formula character gets a
+    quote in front (CSV injection, OWASP)."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
 def table_csv(table: BoardTable) -> str:
     """The main table as CSV: model fields, then value / CI bounds / rank / tie per column."""
     parts: dict[str, pd.Series] = {}
@@ -36,6 +45,8 @@ def table_csv(table: BoardTable) -> str:
     models = table.models.copy()
     models["n_parameters"] = models["n_parameters"].astype("Int64")
     frame = pd.concat([models, pd.DataFrame(parts, index=models.index)], axis=1)
+    frame = frame.map(_inert)
+    frame.index = frame.index.map(_inert)
     frame.index.name = "slug"
     return frame.to_csv(na_rep="n/a", lineterminator="\n")
 

@@ -114,6 +114,22 @@ def test_csv_and_json_keep_missing_as_na_not_zero(results_dir: Path, tmp_path: P
     assert hostile["name"] == f"hf:{HOSTILE_NAME}"
 
 
+def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path: Path):
+    root = tmp_path / "results"
+    data = result("hostile", "core-pairwise", 0.8, 0.7, 0.9)
+    data["model"]["spec"] = '=HYPERLINK("http://x.example","click")'
+    data["model"]["type"] = "@SUM(A1)"
+    write_json(root / "a" / "core-pairwise.json", data)
+    low = result("minilm", "core-pairwise", -0.5, -0.6, -0.4)  # negative numbers stay numbers
+    write_json(root / "b" / "core-pairwise.json", low)
+    build_site(root, tmp_path / "site")
+    text = (tmp_path / "site" / "leaderboard.csv").read_text()
+    frame = pd.read_csv(tmp_path / "site" / "leaderboard.csv")
+    assert "'=HYPERLINK" in text and "'@SUM(A1)" in text
+    assert not any(str(c).startswith(("=", "+", "@")) for c in frame.astype(str).to_numpy().ravel())
+    assert -0.5 in frame["core-pairwise"].tolist()
+
+
 def test_dataset_hash_mismatch_splits_columns(tmp_path: Path):
     root = tmp_path / "results"
     write_json(root / "a" / "core-pairwise.json", result("hostile", "core-pairwise", 0.8, 0.7, 0.9))
