@@ -135,4 +135,13 @@ def build_site(results_dir: Path, out_dir: Path, metadata: Path = METADATA) -> l
         ]
         html = render.render_model(runs, run_views, meta.get("site") or {})
         written.append(_write(out / "models" / pages[slug], html))
+    _remove_stale_pages(out / "models", set(written))
     return written
+
+
+def _remove_stale_pages(folder: Path, current: set[Path]) -> None:
+    """Delete model pages an earlier build wrote for models no longer in the results, so the
+    site never links (or serves) a model that is gone."""
+    for page in folder.glob("*.html"):
+        if page not in current:
+            page.unlink()

@@ -270,6 +270,20 @@ def test_board_command_builds_the_site(results_dir: Path, tmp_path: Path):
         "hostile.html", "length.html", "minilm.html", "random.html"]  # fmt: skip
 
 
+def test_rebuild_drops_pages_of_models_no_longer_in_the_results(results_dir: Path, tmp_path: Path):
+    import shutil
+
+    results = tmp_path / "results-copy"
+    shutil.copytree(results_dir, results)
+    build_site(results, tmp_path / "site")
+    assert (tmp_path / "site" / "models" / "length.html").is_file()
+    shutil.rmtree(results / "length")
+    build_site(results, tmp_path / "site")
+    pages = sorted(p.name for p in (tmp_path / "site" / "models").iterdir())
+    assert pages == ["hostile.html", "minilm.html", "random.html"]
+    assert "models/length.html" not in (tmp_path / "site" / "index.html").read_text()
+
+
 # ---------------------------------------------------------------- HTML safety
 
 
