@@ -137,6 +137,12 @@ def extract(
     }
 
 
+def truncated_keys(model: Any, requests: Sequence[ScoreRequest]) -> set[str]:
+    """Keys of the requests the model cuts to its maximum length (from its tokenizer alone, so
+    cached features still get their truncation counted)."""
+    return {r.key for r, e in zip(requests, model.encode(requests)) if e.truncated}
+
+
 def _adapter_features(
     model: Any, chunk: list[ScoreRequest], layers: list[int]
 ) -> dict[int, np.ndarray]:

@@ -35,7 +35,7 @@ from harness.task import RunContext, Task
 from probes import builtin
 from probes import mrmbench_data as mrm_data
 from probes.confidence import confidence_analysis
-from probes.features import extract, resolve_layers
+from probes.features import extract, resolve_layers, truncated_keys
 from probes.fit import Probe, evaluate_probe, fit_probe, mean_of_means
 
 DIMENSIONS = builtin.DIMENSIONS
@@ -129,6 +129,7 @@ class ProbeTask(Task):
         layers = resolve_layers(ctx.model, self.layers)
         reqs = [ScoreRequest(ex.prompt, ex.candidates[0]) for ex in train + test]
         feats = extract(ctx.model, reqs, layers, ctx.cache)
+        truncated = truncated_keys(ctx.model, reqs[len(train) :])
         idx = self._indices(train, test)
         curve: dict[str, dict[str, float | None]] = defaultdict(dict)
         probes: dict[str, Probe] = {}
@@ -148,7 +149,9 @@ class ProbeTask(Task):
                     probes[dim] = probe
                     self._fitted[dim] = self._fit_info(probe, len(tr), layer)
                     results.extend(
-                        self._samples([test[i] for i in te], reqs[len(train) :], te, report, layer)
+                        self._samples(
+                            [test[i] for i in te], reqs[len(train) :], te, report, layer, truncated
+                        )
                     )
         self._tables = {"layers": dict(curve)} if len(layers) > 1 else {}
         if self.confidence:
@@ -184,6 +187,7 @@ class ProbeTask(Task):
         te: list[int],
         report: Any,
         layer: int,
+        truncated: set[str],
     ) -> list[ExampleResult]:
         return [
             ExampleResult(
@@ -192,6 +196,7 @@ class ProbeTask(Task):
                 scores=[float(p) for p in report.probabilities[k]],
                 credit=float(report.correct[k]),
                 text_hashes=[test_reqs[i].key],
+                truncated=test_reqs[i].key in truncated,
                 extra={
                     "prediction": int(report.predictions[k]),
                     "label": int(ex.meta["label"]),

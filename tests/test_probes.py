@@ -475,3 +475,11 @@ def test_probe_core_on_a_tiny_decoder_gives_a_per_layer_curve(tiny_llama_rm, tmp
     assert agg.tables["dimensions"]["coherence"]["n_classes"] == 3
     assert agg.tables["dimensions"]["correctness"]["n_classes"] == 2
     assert {r.extra["layer"] for r in results} == {2} and agg.tables["confidence"]["pairs"] == 3
+    test_reqs = [ScoreRequest(ex.prompt, ex.candidates[0]) for ex in task.examples()]
+    assert agg.counts["truncated"] == sum(e.truncated for e in model.encode(test_reqs))
+    short = HFRewardModel(str(tiny_llama_rm), device="cpu", max_length=128)
+    expected = sum(e.truncated for e in short.encode(test_reqs))
+    assert agg.counts["truncated"] < expected < len(test_reqs)  # a shorter limit cuts more
+    task = probe_core(limit=3, layers="all", difficulty="hard")
+    _, agg = _run(task, short, ScoreCache(tmp_path / "short.sqlite"))
+    assert agg.counts["truncated"] == expected
