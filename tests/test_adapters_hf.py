@@ -262,3 +262,25 @@ def test_cpu_budget_keeps_the_widest_activation_under_the_limit(tiny_llama_rm, t
     assert gpt2.auto_batch_tokens() == 2048
     gpt2.cpu_activation_bytes = 1
     assert gpt2.auto_batch_tokens() == 1024  # floor
+
+
+def test_out_of_memory_on_a_packed_shared_batch_backs_off_to_the_same_scores(
+    tiny_llama_rm, monkeypatch
+):
+    from harness.adapters import packing
+
+    plain = HFRewardModel(str(tiny_llama_rm), device="cpu", pack=False)
+    expected = np.array([s.value for s in plain.forward(plain.encode(SHARED))])
+    real, rows = packing.logits, []
+
+    def small_memory(model, inputs):  # a packed row over 40 tokens "does not fit"
+        rows.append(inputs["input_ids"].shape[1])
+        if rows[-1] > 40:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2 GiB")
+        return real(model, inputs)
+
+    monkeypatch.setattr(packing, "logits", small_memory)
+    shared = HFRewardModel(str(tiny_llama_rm), device="cpu", share_prompts=True)
+    got = _cached_scores(shared, SHARED, 10_000)
+    assert max(rows) > 40 and any(n <= 40 for n in rows)  # it failed, then halved
+    assert np.max(np.abs(got - expected)) <= 1e-5
