@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,29 +51,86 @@ def resolve_budget(model: RewardModel, cache: Any, batch_tokens: int | None) -> 
     return budget
 
 
+FIRST_CHUNK = 64
+"""Requests in the first encoding chunk; later chunks double, so the forward passes start after
+a small first chunk and later chunks are tokenised while earlier ones are scored."""
+
+
+def chunk_bounds(
+    requests: Sequence[ScoreRequest], first: int = FIRST_CHUNK
+) -> list[tuple[int, int]]:
+    """``[lo, hi)`` ranges of ``requests`` that double from ``first``, extended so a run of
+    requests with the same prompt is never split (prompt sharing computes a group's prompt
+    once); a pure function of the requests, so a resumed run chunks them the same way."""
+    bounds: list[tuple[int, int]] = []
+    lo, size, n = 0, first, len(requests)
+    while lo < n:
+        hi = min(lo + size, n)
+        while hi < n and requests[hi].prompt == requests[hi - 1].prompt:
+            hi += 1
+        bounds.append((lo, hi))
+        lo, size = hi, size * 2
+    return bounds
+
+
+def encoded_chunks(
+    model: RewardModel, requests: Sequence[ScoreRequest]
+) -> Iterator[tuple[int, list[Encoded]]]:
+    """``(offset, encoded)`` per chunk. For adapters with ``encode_in_worker`` the next chunk
+    is templated and tokenised in a worker thread while the caller scores this one; the others
+    encode everything at once, in the caller's thread."""
+    if not model.encode_in_worker:
+        yield 0, model.encode(requests)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    bounds = chunk_bounds(requests)
+    with ThreadPoolExecutor(1, thread_name_prefix="rmeval-encode") as pool:
+
+        def submit(k: int) -> Any:
+            return (
+                pool.submit(model.encode, requests[slice(*bounds[k])]) if k < len(bounds) else None
+            )
+
+        ahead = submit(0)
+        for k, (lo, _hi) in enumerate(bounds):
+            current, ahead = ahead, submit(k + 1)  # chunk k+1 is tokenised while k is scored
+            yield lo, current.result()
+
+
+def planned(
+    model: RewardModel, requests: Sequence[ScoreRequest], keys: Sequence[str], budget: int
+) -> Iterator[tuple[list[int], list[Encoded]]]:
+    """Every batch of the plan as ``(request indices, encoded)``, planned chunk by chunk
+    (``model.plan`` within each chunk, so the batches depend on the requests alone)."""
+    for lo, encoded in encoded_chunks(model, requests):
+        for b in model.plan(encoded, budget, keys[lo : lo + len(encoded)]):
+            yield [lo + j for j in b], [encoded[j] for j in b]
+
+
 def prefetched(
-    model: RewardModel, encoded: Sequence[Encoded], batches: Sequence[list[int]], depth: int = 2
-) -> Iterator[tuple[list[int], Any]]:
-    """``(batch, inputs)`` with up to ``depth`` batches collated ahead in a worker thread, so
-    padding and host-to-device copies overlap the forward passes (``inputs`` is None for
-    adapters without ``collate``)."""
+    model: RewardModel, batches: Iterable[tuple[list[int], list[Encoded]]], depth: int = 2
+) -> Iterator[tuple[list[int], list[Encoded], Any]]:
+    """``(indices, batch, inputs)`` with up to ``depth`` batches collated ahead in a worker
+    thread, so padding and host-to-device copies overlap the forward passes (``inputs`` is None
+    for adapters without ``collate``)."""
     collate = getattr(model, "collate", None)
     if collate is None or not hasattr(model, "forward_collated"):
-        yield from ((b, None) for b in batches)
+        yield from ((idx, batch, None) for idx, batch in batches)
         return
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1, thread_name_prefix="rmeval-collate") as pool:
         ahead: deque = deque()
-        for b in batches:
-            ahead.append((b, pool.submit(collate, [encoded[j] for j in b])))
+        for idx, batch in batches:
+            ahead.append((idx, batch, pool.submit(collate, batch)))
             if len(ahead) > depth:
-                first, fut = ahead.popleft()
-                yield first, _collated(fut)
+                first, items, fut = ahead.popleft()
+                yield first, items, _collated(fut)
         while ahead:
-            first, fut = ahead.popleft()
-            yield first, _collated(fut)
+            first, items, fut = ahead.popleft()
+            yield first, items, _collated(fut)
 
 
 def _collated(fut: Any) -> Any:
@@ -130,27 +187,26 @@ def score_requests(
     if len(found) == len(reqs):
         return found, stats
     start = time.perf_counter()
-    encoded = model.encode(reqs)
     budget = resolve_budget(model, cache, batch_tokens)
-    batches = model.plan(encoded, budget, keys)
     rank, world = shard
-    todo = [
-        b
-        for i, b in enumerate(batches)
-        if i % world == rank and any(keys[j] not in found for j in b)
-    ]
-    bar = Progress(sum(len(b) for b in todo), f"scoring {model.spec}", progress, examples_per_text)
+    todo = (
+        (idx, batch)
+        for i, (idx, batch) in enumerate(planned(model, reqs, keys, budget))
+        if i % world == rank and any(keys[j] not in found for j in idx)
+    )
+    missing = -(-(len(reqs) - len(found)) // world)  # this rank's share, before planning
+    bar = Progress(missing, f"scoring {model.spec}", progress, examples_per_text)
     try:
-        for batch, inputs in prefetched(model, encoded, todo):
-            scores = _forward(model, [encoded[j] for j in batch], inputs)
+        for idx, batch, inputs in prefetched(model, todo):
+            scores = _forward(model, batch, inputs)
             if len(scores) != len(batch):
                 raise RmevalError(
                     f"model {model.spec} returned {len(scores)} scores for {len(batch)} texts."
                 )
-            fresh = [(keys[j], s) for j, s in zip(batch, scores) if keys[j] not in found]
+            fresh = [(keys[j], s) for j, s in zip(idx, scores) if keys[j] not in found]
             cache.put_many(fingerprint, fresh)
             found.update(fresh)
-            n_tok = sum(encoded[j].n_tokens for j in batch)
+            n_tok = sum(e.n_tokens for e in batch)
             stats.scored += len(batch)
             stats.tokens += n_tok
             bar.update(len(batch), n_tok)

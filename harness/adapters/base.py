@@ -33,6 +33,9 @@ class RewardModel(ABC):
     adapter_version: ClassVar[str] = "1"
     default_batch_tokens: ClassVar[int] = 8192
     """Token budget per batch when ``--batch-tokens`` is not given (``auto``)."""
+    encode_in_worker: ClassVar[bool] = False
+    """True when ``encode`` may run in a worker thread while ``forward`` runs (forward never
+    touches the tokenizer): the scorer then tokenises the next chunk while one is scored."""
     score_kind: ClassVar[str] = "reward"
     """``reward`` (an unbounded scalar) or ``probability`` (a judge's P(YES) in [0, 1])."""
 

@@ -31,6 +31,7 @@ class HFRewardModel(RewardModel):
 
     type_name = "hf"
     adapter_version = "1"
+    encode_in_worker = True
     cpu_activation_bytes = 16 << 20
     """CPU budgets keep the widest activation under this: glibc maps larger blocks afresh on
     every allocation, and the page faults made elementwise ops ~3× slower in ``rmeval bench``

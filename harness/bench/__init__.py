@@ -37,7 +37,7 @@ def report(b: Bench, runs: dict[str, dict[str, Any]], peak: tuple[float, str]) -
     encoded = b.hf.encode(b.requests)
     lengths = [e.n_tokens for e in encoded]
     real = sum(lengths)
-    plan = b.hf.plan(encoded, b.budget, [r.key for r in b.requests])
+    plan = [idx for idx, _ in b.collated]
     flops = useful_flops(b.model.config, lengths)
     ref = runs.get("A", next(iter(runs.values())))["scores"]
     rows = {}

@@ -18,6 +18,7 @@ from harness.bench.workload import (
     word_tokenizer,
 )
 from harness.records import ScoreRequest
+from harness.scoring import planned, score_requests
 
 
 # -- variants ---------------------------------------------------------------------------------
@@ -63,7 +64,6 @@ def run_rewardbench(b: Bench, batch: int) -> list[float]:
 def run_rmeval(b: Bench) -> list[float]:
     """H: ``score_requests`` end to end with a fresh temporary cache."""
     from harness.cache import ScoreCache
-    from harness.scoring import score_requests
 
     with tempfile.TemporaryDirectory() as d:
         cache = ScoreCache(Path(d) / "scores.sqlite")
@@ -205,10 +205,10 @@ def setup(preset: dict[str, Any], device: str, batch_tokens: int | None, seed: i
     b.requests = wl.requests()
     b.texts = [hf.text_of(r) for r in b.requests]
     b.pipe = pipeline("text-classification", model=model, tokenizer=tok, device=device)
-    enc = hf.encode(b.requests)
     keys = [r.key for r in b.requests]
-    for idx in hf.plan(enc, b.budget, keys):
-        b.collated.append((idx, hf.collate([enc[i] for i in idx])))
+    b.collated = [
+        (idx, hf.collate(batch)) for idx, batch in planned(hf, b.requests, keys, b.budget)
+    ]
     return b
 
 

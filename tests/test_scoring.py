@@ -1,0 +1,86 @@
+"""The scoring loop: chunked encoding that runs ahead of the forward passes in a worker thread."""
+
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from harness.adapters.hf import HFRewardModel
+from harness.cache import ScoreCache
+from harness.records import ScoreRequest
+from harness.scoring import chunk_bounds, planned, score_requests
+
+
+def test_chunks_double_and_never_split_a_prompt_group():
+    prompts = "a a a b c c d e f g h i".split()
+    requests = [ScoreRequest(p, f"response {i}") for i, p in enumerate(prompts)]
+    # 2 rows, extended over the third "a"; then 4 rows (3-6: b c c d); then the 5 left
+    assert chunk_bounds(requests, first=2) == [(0, 3), (3, 7), (7, 12)]
+    assert chunk_bounds([], first=2) == []
+
+
+def _requests(n: int) -> list[ScoreRequest]:
+    words = "alpha beta gamma delta epsilon zeta eta theta".split()
+    return [
+        ScoreRequest(f"question {i // 2} about {words[i // 2 % 8]}", " ".join(words[: 1 + i % 8]))
+        for i in range(n)
+    ]
+
+
+def _score(model: HFRewardModel, requests: list[ScoreRequest], budget: int) -> np.ndarray:
+    with tempfile.TemporaryDirectory() as d:
+        cache = ScoreCache(Path(d) / "c.sqlite")
+        found, stats = score_requests(model, requests, cache, batch_tokens=budget, progress=False)
+        cache.close()
+    assert stats.scored == len(requests)
+    return np.array([found[r.key].value for r in requests])
+
+
+def test_next_chunk_is_tokenised_in_a_worker_while_this_one_is_scored(tiny_llama_rm):
+    requests = _requests(200)  # chunks: 64, 128 and 8 requests
+    model = HFRewardModel(str(tiny_llama_rm), device="cpu")
+    events: list[tuple[str, int, str, float]] = []
+    encode, forward = model.encode, model.forward_collated
+
+    def spy_encode(reqs):
+        chunk = next(
+            k for k, (lo, _) in enumerate(chunk_bounds(requests)) if reqs[0] is requests[lo]
+        )
+        events.append(("encode", chunk, threading.current_thread().name, time.perf_counter()))
+        return encode(reqs)
+
+    def spy_forward(inputs, batch):
+        out = forward(inputs, batch)
+        events.append(("forward", len(batch), threading.current_thread().name, time.perf_counter()))
+        return out
+
+    model.encode, model.forward_collated = spy_encode, spy_forward
+    got = _score(model, requests, budget=64)
+    encodes = [e for e in events if e[0] == "encode"]
+    assert [e[1] for e in encodes] == [0, 1, 2]
+    assert all(e[2].startswith("rmeval-encode") for e in encodes)
+    forwards = [e for e in events if e[0] == "forward"]
+    assert all(e[2] == threading.main_thread().name for e in forwards)
+    # chunk 1 was being tokenised before chunk 0's first batch was scored: it did not wait
+    assert encodes[1][3] < forwards[0][3]
+    assert sum(e[1] for e in forwards) == len(requests)
+
+    model.encode, model.forward_collated = encode, forward
+    model.encode_in_worker = False  # one chunk, encoded in the caller's thread
+    whole = _score(model, requests, budget=64)
+    assert np.max(np.abs(got - whole)) <= 1e-5
+
+
+def test_chunked_plan_covers_every_request_once_and_is_deterministic(tiny_llama_rm):
+    requests = _requests(150)
+    model = HFRewardModel(str(tiny_llama_rm), device="cpu", share_prompts=True)
+    keys = [r.key for r in requests]
+    batches = list(planned(model, requests, keys, 48))
+    assert sorted(i for idx, _ in batches for i in idx) == list(range(len(requests)))
+    for idx, batch in batches:
+        assert [e.payload["input_ids"] for e in batch] == [
+            e.payload["input_ids"] for e in model.encode([requests[i] for i in idx])
+        ]
+    assert batches == list(planned(model, requests, keys, 48))  # deterministic
