@@ -90,3 +90,65 @@ def test_packed_logits_equal_one_text_at_a_time(arch, share):
 )  # fmt: skip
 def test_sliding_window_models_are_not_packed(arch, extra, reason):
     assert reason in packing.unsupported_reason(_model(arch, **extra))
+
+
+def _reference_varlen(calls: list):
+    """torch's varlen_attn semantics ([tokens, heads, dim], cumulative span ends, causal within
+    each span, grouped-query heads), written with SDPA so it runs on CPU."""
+    import torch
+
+    def varlen(q, k, v, cu, max_len, scale):
+        calls.append((cu.tolist(), max_len, q.shape[1], k.shape[1]))
+        k, v = (x.repeat_interleave(q.shape[1] // x.shape[1], dim=1) for x in (k, v))
+        out = torch.empty_like(q)
+        for a, b in zip(cu[:-1].tolist(), cu[1:].tolist()):
+            part = torch.nn.functional.scaled_dot_product_attention(
+                *(x[a:b].transpose(0, 1) for x in (q, k, v)), is_causal=True, scale=scale
+            )
+            out[a:b] = part.transpose(0, 1)
+        return out
+
+    return varlen
+
+
+@pytest.mark.parametrize("share", [False, True])
+def test_cuda_path_runs_all_spans_in_one_varlen_call_per_layer(monkeypatch, share):
+    """torch's flash-attention varlen kernel is CUDA-only, so a CPU reference with its
+    documented semantics stands in for it here (bench/gpu.sh checks the real one: Hp vs A);
+    this checks the span boundaries, the layouts and the grouped-query heads around the call.
+    Shared prefixes keep the span loop (their masks are not per-span causal)."""
+    import itertools
+
+    import torch
+
+    calls: list = []
+    monkeypatch.setattr(packing, "_varlen_kernel", lambda: _reference_varlen(calls))
+    monkeypatch.setattr(packing, "_varlen_applies", lambda query: True)
+    model = _model("qwen3")  # 4 query heads, 2 key/value heads
+    texts = _texts()
+    expected = _one_by_one(model, [x for _, x in texts])
+    packing.enable(model)
+    encoded = [Encoded(len(x), {"input_ids": x}, False) for _, x in texts]
+    if share:
+        packing.mark_shared_prefixes([p for p, _ in texts], encoded)
+    inputs = packing.collate(encoded, "cpu", torch.float32)
+    with torch.inference_mode():
+        got = packing.logits(model, inputs)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+    lengths = [len(x) for _, x in texts]
+    ends = list(itertools.accumulate(lengths, initial=0))
+    assert calls == ([] if share else [(ends, max(lengths), 4, 2)] * 2)  # once per layer
+
+
+def test_varlen_kernel_takes_the_arguments_this_torch_expects():
+    import torch
+
+    q = torch.randn(10, 4, 8)
+    kv = torch.randn(10, 2, 8)
+    assert not packing._varlen_applies(q)  # CPU: the span loop runs
+    kernel = packing._varlen_kernel()
+    assert kernel is not None  # torch 2.13 ships torch.nn.attention.varlen
+    cu = torch.tensor([0, 4, 10], dtype=torch.int32)
+    # the arguments pass varlen_attn's checks and reach the flash kernel, which has no CPU build
+    with pytest.raises(NotImplementedError, match="_flash_attention_forward"):
+        kernel(q, kv, kv, cu, 6, 0.35)

@@ -1,7 +1,8 @@
 """Padding-free packing for decoder reward models, with optional prompt sharing.
 
 A batch's texts are laid end to end in one row: no padding tokens are computed. Position ids
-restart at each text and attention stays inside it (one causal SDPA call per text), through an
+restart at each text and attention stays inside it (one causal SDPA call per text; on CUDA in
+half precision, one flash-attention varlen call for all texts), through an
 attention function registered with transformers' attention interface as ``rmeval_packed``;
 calls without packed spans (padded batches, probes) go to transformers' own SDPA function.
 
@@ -16,8 +17,10 @@ attention sinks or soft-capping, or without transformers' attention interface, a
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from harness.adapters.base import Encoded
@@ -116,9 +119,13 @@ def plan(encoded: Sequence[Encoded], budget: int, keys: Sequence[str]) -> list[l
 # -- packed batches -------------------------------------------------------------------------
 class Spans(list):
     """A packed row's attention spans ``(start, end, prefix span or None, mask or None)``;
-    ``calls`` counts the attention layers that applied them."""
+    ``calls`` counts the attention layers that applied them. Without shared prefixes,
+    ``cu_seqlens`` (span boundaries, int32) and ``max_len`` let one flash-attention varlen call
+    run every span on CUDA."""
 
     calls = 0
+    cu_seqlens: Any = None
+    max_len = 0
 
 
 def collate(batch: Sequence[Encoded], device: str, dtype: Any) -> dict[str, Any]:
@@ -153,6 +160,10 @@ def collate(batch: Sequence[Encoded], device: str, dtype: Any) -> dict[str, Any]
             mask = mask.to(device)
         spans.append((start, len(ids), context, mask))
         last[row] = len(ids) - 1
+    if all(context is None for _, _, context, _ in spans):
+        spans.cu_seqlens = torch.tensor([0] + [end for _, end, _, _ in spans], dtype=torch.int32)
+        spans.cu_seqlens = spans.cu_seqlens.to(device)
+        spans.max_len = max(end - start for start, end, _, _ in spans)
     row_ids = torch.tensor([ids], device=device)
     return {
         "packed": True,
@@ -212,6 +223,8 @@ def packed_attention(
             f"packing cannot apply {', '.join(bad)} in {type(module).__name__}: use "
             f"--model-args pack=false (and no share_prompts)."
         )
+    if spans.cu_seqlens is not None and _varlen_applies(query):
+        return _varlen_attention(query, key, value, spans, scaling), None
     sdpa = _torch().nn.functional.scaled_dot_product_attention
     if key.shape[1] != query.shape[1]:  # grouped-query attention: one key head per group
         key = key.repeat_interleave(query.shape[1] // key.shape[1], dim=1)
@@ -229,3 +242,48 @@ def packed_attention(
             part = sdpa(q, k, v, attn_mask=mask, scale=scaling)
         out[:, start:end] = part.transpose(1, 2)
     return out, None
+
+
+# -- one flash-attention call on CUDA -------------------------------------------------------------
+def _varlen_applies(query: Any) -> bool:
+    """Whether torch's flash-attention varlen kernel can run these spans: CUDA, half precision,
+    compute capability 8.0+, head dim a multiple of 8 up to 256, and a torch that has it."""
+    torch = _torch()
+    return (
+        query.is_cuda
+        and query.dtype in (torch.float16, torch.bfloat16)
+        and query.shape[-1] % 8 == 0
+        and query.shape[-1] <= 256
+        and torch.cuda.get_device_capability(query.device) >= (8, 0)
+        and _varlen_kernel() is not None
+    )
+
+
+@functools.cache
+def _varlen_kernel() -> Callable[..., Any] | None:
+    """``varlen_attn(q, k, v, cu_seqlens, max_len, scale)`` over [tokens, heads, dim], causal
+    per span with grouped-query heads, from ``torch.nn.attention.varlen``; None when this
+    torch lacks it (torch < 2.9). Its keyword for causal masking changed between releases."""
+    try:
+        from torch.nn.attention.varlen import varlen_attn
+    except ImportError:
+        return None
+    params = inspect.signature(varlen_attn).parameters
+    causal = {"window_size": (-1, 0)} if "window_size" in params else {"is_causal": True}
+
+    def call(q: Any, k: Any, v: Any, cu: Any, max_len: int, scale: float | None) -> Any:
+        extra = dict(causal)
+        if k.shape[1] != q.shape[1]:
+            if "enable_gqa" in params:
+                extra["enable_gqa"] = True
+            else:
+                k, v = (x.repeat_interleave(q.shape[1] // x.shape[1], dim=1) for x in (k, v))
+        return varlen_attn(q, k, v, cu, cu, max_len, max_len, scale=scale, **extra)
+
+    return call
+
+
+def _varlen_attention(query: Any, key: Any, value: Any, spans: Spans, scaling: Any) -> Any:
+    """Every span in one varlen call: [1, heads, T, dim] in, [1, T, heads, dim] out."""
+    q, k, v = (x[0].transpose(0, 1).contiguous() for x in (query, key, value))
+    return _varlen_kernel()(q, k, v, spans.cu_seqlens, spans.max_len, scaling).unsqueeze(0)
