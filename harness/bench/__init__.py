@@ -126,7 +126,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     rec |= report(b, runs, peak)
     print(format_table(rec))
     if args.profile:
-        rec["profile"] = profile_model_only(b)
+        hm = rec["variants"].get("Hm", {}).get("fraction_of_peak")
+        rec["profile"] = profile_model_only(b, hm)
         print(format_profile(rec["profile"]))
     out = Path(args.output_dir) / f"{args.preset}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
