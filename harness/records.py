@@ -19,6 +19,10 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+Turn = tuple[str, str]
+"""One chat turn: ``(role, content)``."""
+
+
 @dataclass(frozen=True, slots=True)
 class Example:
     """One evaluation item as a task yields it."""
@@ -37,6 +41,8 @@ class Example:
     """Reference answer, for judges and likelihood rewards; None when the data has none."""
     meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     """Task-specific labels (e.g. a probe class or a domain)."""
+    context: tuple[Turn, ...] = ()
+    """Earlier turns of a multi-turn conversation, ``(role, content)`` before ``prompt``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +50,36 @@ class ScoreRequest:
     """One text to score: a response to a prompt (and an optional reference)."""
 
     prompt: str
+    """The last user turn."""
     response: str
     reference: str | None = None
+    context: tuple[Turn, ...] = ()
+    """Earlier turns of a multi-turn conversation, ``(role, content)`` before ``prompt``."""
 
     @property
     def key(self) -> str:
         """Content hash: identical requests from different tasks share one cache entry."""
-        return sha256_text(canonical_json([self.prompt, self.response, self.reference]))
+        parts: list[Any] = [self.prompt, self.response, self.reference]
+        if self.context:  # single-turn keys stay as they were before multi-turn prompts
+            parts.append([list(turn) for turn in self.context])
+        return sha256_text(canonical_json(parts))
+
+    @property
+    def prompt_text(self) -> str:
+        """The prompt as one text, for models without a chat template: the prompt itself, or
+        every turn of a multi-turn conversation as a ``Role: content`` block."""
+        if not self.context:
+            return self.prompt
+        turns = (*self.context, ("user", self.prompt))
+        return "\n\n".join(f"{role.capitalize()}: {content}" for role, content in turns)
+
+    def messages(self, response: bool = True) -> list[dict[str, str]]:
+        """The conversation as chat messages: earlier turns, the prompt as the user turn, and
+        (unless ``response=False``) the response as the assistant turn."""
+        turns = [*self.context, ("user", self.prompt)]
+        if response:
+            turns.append(("assistant", self.response))
+        return [{"role": role, "content": content} for role, content in turns]
 
 
 @dataclass(frozen=True, slots=True)

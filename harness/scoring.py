@@ -66,7 +66,7 @@ def chunk_bounds(
     lo, size, n = 0, first, len(requests)
     while lo < n:
         hi = min(lo + size, n)
-        while hi < n and requests[hi].prompt == requests[hi - 1].prompt:
+        while hi < n and requests[hi].prompt_text == requests[hi - 1].prompt_text:
             hi += 1
         bounds.append((lo, hi))
         lo, size = hi, size * 2

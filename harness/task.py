@@ -95,7 +95,10 @@ class Task(ABC):
     # -- scoring ----------------------------------------------------------------------
     def requests(self, example: Example) -> list[ScoreRequest]:
         """Texts to score for one example, one per candidate in data order."""
-        return [ScoreRequest(example.prompt, c, example.reference) for c in example.candidates]
+        return [
+            ScoreRequest(example.prompt, c, example.reference, example.context)
+            for c in example.candidates
+        ]
 
     def all_requests(self) -> list[ScoreRequest]:
         """Every request of every example (duplicates included)."""

@@ -1,7 +1,7 @@
 """Generic preference tasks over any file or hub dataset: ``pairwise`` and ``best-of-n``.
 
-Rows carry ``prompt``, ``chosen``, ``rejected`` (a string or a list of strings) and optional
-``id`` and ``subset``. ``pairwise`` gives an example credit = mean over its rejected responses of
+Rows carry ``prompt`` (a string, or chat messages ending with the user turn), ``chosen``,
+``rejected`` (a string or a list of strings) and optional ``id`` and ``subset``. ``pairwise`` gives an example credit = mean over its rejected responses of
 the pairwise credit (a single rejected response gives the usual 0/1); ``best-of-n`` gives 1/k
 when the chosen response ties k-ways at the top, else 0.
 """
@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from harness.metrics import best_of_n_credit, pairwise_credit
 from harness.records import Example, ExampleResult, Score
 from harness.task import Task
-from tasks.validation import collect_rows, text_problem
+from tasks.validation import collect_rows, prompt_problem, split_prompt, text_problem
 
 
 def preference_examples(
@@ -35,13 +35,15 @@ def preference_examples(
             return problems
         chosen = row["chosen"] if isinstance(row["chosen"], list) else [row["chosen"]]
         rejected = row["rejected"] if isinstance(row["rejected"], list) else [row["rejected"]]
+        prompt, context = split_prompt(row["prompt"])
         return Example(
             id=rid,
             subset=str(row.get("subset") or "default"),
-            prompt=row["prompt"],
+            prompt=prompt,
             candidates=tuple(chosen + rejected),
             n_chosen=len(chosen),
             reference=row.get("reference"),
+            context=context,
         )
 
     return collect_rows(rows, source=source, convert=convert)
@@ -54,7 +56,7 @@ def _row_problems(row: dict[str, Any], *, allow_empty: bool, min_rejected: int) 
             problems.append(f"missing field '{name}'")
     if problems:
         return problems
-    if (p := text_problem(row["prompt"], "'prompt'", allow_empty=False)) is not None:
+    if (p := prompt_problem(row["prompt"])) is not None:
         problems.append(p)
     texts: dict[str, list[Any]] = {}
     for name in ("chosen", "rejected"):

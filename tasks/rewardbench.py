@@ -171,19 +171,6 @@ def rewardbench_values(subset_means: Mapping[str, float]) -> dict[str, float | N
 
 
 # -- prior sets loading ---------------------------------------------------------------------
-def prompt_text(prompt: Any) -> Any:
-    """A prompt given as chat messages as text: one message -> its content, several -> a transcript.
-
-    pref-test-sets stores prompts as message lists while rmeval scores a text prompt; multi-turn
-    prompts become ``role: content`` blocks (not the model's own chat template).
-    """
-    if not isinstance(prompt, list) or not all(isinstance(t, dict) for t in prompt):
-        return prompt
-    if len(prompt) == 1:
-        return prompt[0].get("content")
-    return "\n\n".join(f"{t.get('role', 'user')}: {t.get('content', '')}" for t in prompt)
-
-
 def _prior_row(row: dict[str, Any], subset: str, index: int) -> dict[str, Any]:
     rid = row.get("id")
     out = dict(row)
@@ -191,7 +178,6 @@ def _prior_row(row: dict[str, Any], subset: str, index: int) -> dict[str, Any]:
         out["subsubset"] = row["subset"]  # as the reference does with a split's own subsets
     out["subset"] = subset
     out["id"] = f"prior:{subset}:{rid if rid is not None else index}"
-    out["prompt"] = prompt_text(row.get("prompt"))
     return out
 
 

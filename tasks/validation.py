@@ -6,6 +6,7 @@ from collections.abc import Callable, Sized
 from typing import Any, TypeVar
 
 from harness.errors import DataError
+from harness.records import Turn
 
 T = TypeVar("T")
 
@@ -22,6 +23,40 @@ def text_problem(value: Any, where: str, *, allow_empty: bool) -> str | None:
     if not allow_empty and not value.strip():
         return f"field {where} is empty"
     return None
+
+
+ROLES = ("system", "user", "assistant")
+
+
+def prompt_problem(value: Any, where: str = "'prompt'") -> str | None:
+    """Why ``value`` is neither a non-empty text nor a chat conversation (``role``/``content``
+    messages) that ends with a non-empty user message, or None."""
+    if isinstance(value, str):
+        return text_problem(value, where, allow_empty=False)
+    if not isinstance(value, list) or not value:
+        kind = "an empty list" if isinstance(value, list) else type(value).__name__
+        return f"field {where} is {kind}, not a string or a list of chat messages"
+    for j, turn in enumerate(value):
+        if (
+            not isinstance(turn, dict)
+            or turn.get("role") not in ROLES
+            or not isinstance(turn.get("content"), str)
+        ):
+            return (
+                f"field {where}[{j}] is not a chat message "
+                f"{{'role': {'|'.join(ROLES)}, 'content': text}}"
+            )
+    last = value[-1]
+    if last["role"] != "user":
+        return f"field {where} must end with a user message, not {last['role']}"
+    return text_problem(last["content"], f"{where}[{len(value) - 1}].content", allow_empty=False)
+
+
+def split_prompt(value: str | list[dict[str, str]]) -> tuple[str, tuple[Turn, ...]]:
+    """A valid prompt as (the last user message, the earlier turns as ``(role, content)``)."""
+    if isinstance(value, str):
+        return value, ()
+    return value[-1]["content"], tuple((t["role"], t["content"]) for t in value[:-1])
 
 
 def text_list_problems(

@@ -132,7 +132,9 @@ def test_rewardbench_v1_prior_sets_enter_at_half_weight(tmp_path):
     assert value(agg, "score") == pytest.approx((V1_CHAT + V1_HARD + V1_REASONING + 0.375) / 3.5)
     examples = {ex.id: ex for ex in task.examples()}
     assert examples["prior:shp:0"].prompt == "hi"
-    assert examples["prior:summarize:0"].prompt.startswith("user: hi\n\nassistant: hello")
+    multi = examples["prior:summarize:0"]  # the conversation is kept, for the chat template
+    assert multi.prompt == "sum it up"
+    assert multi.context == (("user", "hi"), ("assistant", "hello"))
     assert task.params["prior_sets"] == "true" and " + " in task.dataset.path
 
 

@@ -50,15 +50,10 @@ class DPOImplicitReward(LMEvalRewardModel):
         ref = self.ref.fingerprint_fields() if self.ref is not None else None
         return super().fingerprint_fields() | {"ref": ref, "ref_free": self.ref_free}
 
-    def context(self, prompt: str) -> str:
-        """The prompt as the policy reads it before the response."""
-        turn = self.main.user_turn(prompt)
-        return turn if turn is not None else prompt + "\n"
-
     def encode(self, requests: Sequence[ScoreRequest]) -> list[Encoded]:
         out = []
         for r in requests:
-            context = self.context(r.prompt)
+            context = self.main.text_context(r)
             policy = self.main.split(context, r.response)
             ref = self.ref.split(context, r.response) if self.ref is not None else None
             if ref is not None and (ref.context_ids, ref.continuation_ids) != (

@@ -118,7 +118,7 @@ class EmbeddingSimilarity(RewardModel):
     def encode(self, requests: Sequence[ScoreRequest]) -> list[Encoded]:
         out = []
         for r in requests:
-            (p, p_cut), (q, q_cut) = self._ids(r.prompt), self._ids(r.response)
+            (p, p_cut), (q, q_cut) = self._ids(r.prompt_text), self._ids(r.response)
             out.append(Encoded(max(len(p), len(q)), (p, q), p_cut or q_cut))
         return out
 
@@ -159,6 +159,6 @@ class EmbeddingSimilarity(RewardModel):
 
         if layers not in (None, [-1], (-1,)):
             raise RmevalError("the embed model gives final-layer features only (layers=-1).")
-        ids = [self._ids(f"{r.prompt}\n\n{r.response}")[0] for r in requests]
+        ids = [self._ids(f"{r.prompt_text}\n\n{r.response}")[0] for r in requests]
         chunks = [self.embed_ids(ids[i : i + 32]).numpy() for i in range(0, len(ids), 32)]
         return {-1: np.concatenate(chunks) if chunks else np.zeros((0, 0))}

@@ -3,6 +3,8 @@
 Text format: the tokenizer's chat template (user turn = prompt, assistant turn = response) when
 it has one; otherwise a text pair for tokenizers with a separator token (BERT-style
 classifiers); otherwise the plain format ``"User: {prompt}\\n\\nAssistant: {response}"``.
+Multi-turn prompts pass every turn to the chat template (or to the plain format, one
+``Role: content`` block per turn).
 The reward is read at the last real token for decoder models (position ids are passed, so left
 and right padding give the same scores) and from the model's own pooling for encoders.
 Decoder classifiers on CPU run padding-free packed batches (``pack``, default ``auto``: on for
@@ -173,11 +175,9 @@ class HFRewardModel(RewardModel):
     def text_of(self, request: ScoreRequest) -> str:
         """The templated text of a request (chat template or plain format; not ``pair``)."""
         if self.text_format == "chat_template":
-            messages = [
-                {"role": "user", "content": request.prompt},
-                {"role": "assistant", "content": request.response},
-            ]
-            return self.tokenizer.apply_chat_template(messages, tokenize=False)
+            return self.tokenizer.apply_chat_template(request.messages(), tokenize=False)
+        if request.context:  # earlier turns in the same "Role: content" style
+            return f"{request.prompt_text}\n\nAssistant: {request.response}"
         return PLAIN_FORMAT.format(prompt=request.prompt, response=request.response)
 
     def _token_ids(self, requests: Sequence[ScoreRequest]) -> list[dict[str, list[int]]]:
@@ -187,7 +187,7 @@ class HFRewardModel(RewardModel):
         if not requests:
             return []
         if self.text_format == "pair":
-            enc = tok([r.prompt for r in requests], [r.response for r in requests])
+            enc = tok([r.prompt_text for r in requests], [r.response for r in requests])
             names = [k for k in ("input_ids", "token_type_ids") if k in enc]
             return [{k: enc[k][i] for k in names} for i in range(len(requests))]
         texts = [self.text_of(r) for r in requests]
@@ -209,7 +209,7 @@ class HFRewardModel(RewardModel):
                 ids = {k: v[cut] for k, v in ids.items()}
             out.append(Encoded(len(ids["input_ids"]), ids, truncated))
         if self.share_prompts and self._packing:
-            packing.mark_shared_prefixes([r.prompt for r in requests], out)
+            packing.mark_shared_prefixes([r.prompt_text for r in requests], out)
         return out
 
     @cached_property

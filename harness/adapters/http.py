@@ -73,7 +73,7 @@ class HTTPRewardModel(RewardModel):
         """Approximate lengths (4 characters a token): the server tokenises, not us."""
         out = []
         for r in requests:
-            chars = len(r.prompt) + len(r.response) + len(r.reference or "")
+            chars = len(r.prompt_text) + len(r.response) + len(r.reference or "")
             out.append(Encoded(chars // 4 + 1, r))
         return out
 
@@ -129,15 +129,11 @@ class HTTPRewardModel(RewardModel):
         if self.format == "plain":
             return {
                 "inputs": [
-                    {"prompt": r.prompt, "response": r.response, "reference": r.reference}
+                    {"prompt": r.prompt_text, "response": r.response, "reference": r.reference}
                     for r in chunk
                 ]
             }
-        messages = [
-            [{"role": "user", "content": r.prompt}, {"role": "assistant", "content": r.response}]
-            for r in chunk
-        ]
-        return {"model": self.remote_model, "input": messages}
+        return {"model": self.remote_model, "input": [r.messages() for r in chunk]}
 
     def _parse(self, reply: Any, n: int) -> list[float]:
         if self.format == "plain":

@@ -105,7 +105,7 @@ class GenerativeJudge(LMEvalRewardModel):
     def verifier_prompt(self, request: ScoreRequest) -> str:
         """The filled pointwise prompt (before the chat template)."""
         fields = {
-            "question": request.prompt,
+            "question": request.prompt_text,
             "response": request.response,
             "reference": request.reference,
         }

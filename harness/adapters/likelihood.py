@@ -48,9 +48,7 @@ class LikelihoodReward(LMEvalRewardModel):
 
     def context(self, request: ScoreRequest) -> str:
         """Everything before the reference answer."""
-        turn = self.main.user_turn(request.prompt)
-        head = turn if turn is not None else request.prompt + "\n"
-        return head + request.response + self.answer_prefix
+        return self.main.text_context(request) + request.response + self.answer_prefix
 
     def encode(self, requests: Sequence[ScoreRequest]) -> list[Encoded]:
         out = []

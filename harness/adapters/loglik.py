@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 from harness.adapters import hub
 from harness.adapters.base import RewardModel
 from harness.errors import RmevalError
+from harness.records import ScoreRequest
 
 COMMON_KEYS = frozenset(
     {
@@ -189,11 +190,22 @@ class LMEvalModel:
 
     def user_turn(self, text: str) -> str | None:
         """``text`` as a user turn plus the generation prompt; None without a chat template."""
+        return self.chat_context(ScoreRequest(text, ""))
+
+    def chat_context(self, request: ScoreRequest) -> str | None:
+        """The request's conversation up to its response (earlier turns, the prompt as the
+        user turn, the generation prompt); None without a chat template."""
         if not self.has_chat_template():
             return None
         return self.lm.tokenizer.apply_chat_template(
-            [{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True
+            request.messages(response=False), tokenize=False, add_generation_prompt=True
         )
+
+    def text_context(self, request: ScoreRequest) -> str:
+        """What the model reads before the response: :meth:`chat_context`, else the prompt
+        text and a newline."""
+        turn = self.chat_context(request)
+        return turn if turn is not None else request.prompt_text + "\n"
 
     def split(self, context: str, continuation: str) -> Split:
         """Tokenise a pair exactly as lm-eval's ``TemplateLM.loglikelihood`` does."""
