@@ -86,16 +86,11 @@ def encoded_chunks(
 
     bounds = chunk_bounds(requests)
     with ThreadPoolExecutor(1, thread_name_prefix="rmeval-encode") as pool:
-
-        def submit(k: int) -> Any:
-            return (
-                pool.submit(model.encode, requests[slice(*bounds[k])]) if k < len(bounds) else None
-            )
-
-        ahead = submit(0)
-        for k, (lo, _hi) in enumerate(bounds):
-            current, ahead = ahead, submit(k + 1)  # chunk k+1 is tokenised while k is scored
-            yield lo, current.result()
+        chunks = (pool.submit(model.encode, requests[lo:hi]) for lo, hi in bounds)  # lazy
+        ahead = next(chunks, None)
+        for lo, _hi in bounds:
+            current, ahead = ahead, next(chunks, None)  # chunk k+1 is tokenised while k is scored
+            yield lo, current.result()  # type: ignore[union-attr]
 
 
 def planned(

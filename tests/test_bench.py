@@ -81,8 +81,9 @@ def test_bench_variants_agree_and_json_is_written(tmp_path, monkeypatch, capsys)
     assert 0 < prof["matmul_share"] < 1 and prof["top_ops"][0]["share"] <= 1
     assert any(o["op"] == "aten::mm" for o in prof["top_ops"])
     assert 0 < prof["attention_share"] < 1 - prof["matmul_share"]
-    hm = rec["variants"]["Hm"]["fraction_of_peak"]  # the ceiling scales Hm by its known ops
-    assert prof["ceiling_fraction_of_peak"] == hm / (prof["matmul_share"] + prof["attention_share"])
+    kept = (prof["matmul_share"] + prof["attention_share"]) * prof["total_s"]  # seconds
+    ceiling = rec["useful_flops"] / (kept * rec["peak_flops"])
+    assert prof["ceiling_fraction_of_peak"] == pytest.approx(ceiling)
     for name, row in rec["variants"].items():
         assert row["max_abs_diff_vs_A"] <= 1e-4, name
         assert row["fraction_of_peak"] is None if name == "Hs" else row["fraction_of_peak"] > 0

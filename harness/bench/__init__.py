@@ -126,8 +126,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     rec |= report(b, runs, peak)
     print(format_table(rec))
     if args.profile:
-        hm = rec["variants"].get("Hm", {}).get("fraction_of_peak")
-        rec["profile"] = profile_model_only(b, hm)
+        rec["profile"] = profile_model_only(b, rec["useful_flops"], rec["peak_flops"])
         print(format_profile(rec["profile"]))
     out = Path(args.output_dir) / f"{args.preset}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -14,11 +14,12 @@ def _is_attention(op: str) -> bool:
     return "scaled_dot_product" in op or "flash_attention" in op or "efficient_attention" in op
 
 
-def profile_model_only(b: Bench, fraction_of_peak: float | None, top: int = 8) -> dict[str, Any]:
+def profile_model_only(b: Bench, useful_flops: float, peak: float, top: int = 8) -> dict[str, Any]:
     """Self time per operator (device time on CUDA) of one Hm run: the matrix-multiply and
     attention shares, the ``top`` operators (seconds, shares of the profiled total), and the
-    ceiling: Hm's ``fraction_of_peak`` if every other operator (norms, rotary, activations,
-    residuals, copies) took no time, at the measured matmul and attention speeds."""
+    ceiling: the fraction of ``peak`` that Hm would reach if every other operator (norms,
+    rotary, activations, residuals, copies) took no time, at the profiled matmul and attention
+    times."""
     from torch.profiler import ProfilerActivity, profile
 
     cuda = b.device.startswith("cuda")
@@ -31,13 +32,13 @@ def profile_model_only(b: Bench, fraction_of_peak: float | None, top: int = 8) -
     times = {k: v for k, v in times.items() if v > 0}
     total = sum(times.values())
     ranked = sorted(times.items(), key=lambda kv: -kv[1])[:top]
-    matmul = sum(v for k, v in times.items() if k in MATMUL_OPS) / total
-    attention = sum(v for k, v in times.items() if _is_attention(k)) / total
+    matmul = sum(v for k, v in times.items() if k in MATMUL_OPS)
+    attention = sum(v for k, v in times.items() if _is_attention(k))
     return {
         "total_s": total,
-        "matmul_share": matmul,
-        "attention_share": attention,
-        "ceiling_fraction_of_peak": fraction_of_peak and fraction_of_peak / (matmul + attention),
+        "matmul_share": matmul / total,
+        "attention_share": attention / total,
+        "ceiling_fraction_of_peak": useful_flops / ((matmul + attention) * peak),
         "top_ops": [{"op": k, "seconds": v, "share": v / total} for k, v in ranked],
     }
 
@@ -48,11 +49,10 @@ def format_profile(prof: dict[str, Any]) -> str:
         f"model-only profile: matmul {100 * prof['matmul_share']:.0f}% and attention "
         f"{100 * prof['attention_share']:.0f}% of operator time"
     ]
-    if prof["ceiling_fraction_of_peak"]:
-        lines.append(
-            f"  with every other operator free, model-only would reach "
-            f"{100 * prof['ceiling_fraction_of_peak']:.0f}% of peak"
-        )
+    lines.append(
+        f"  with every other operator free, model-only would reach "
+        f"{100 * prof['ceiling_fraction_of_peak']:.0f}% of peak"
+    )
     lines += [
         f"  {o['op']:<52} {o['seconds']:7.3f} s  {100 * o['share']:5.1f}%" for o in prof["top_ops"]
     ]
