@@ -1,9 +1,10 @@
 """Generic preference tasks over any file or hub dataset: ``pairwise`` and ``best-of-n``.
 
 Rows carry ``prompt`` (a string, or chat messages ending with the user turn), ``chosen``,
-``rejected`` (a string or a list of strings) and optional ``id`` and ``subset``. ``pairwise`` gives an example credit = mean over its rejected responses of
-the pairwise credit (a single rejected response gives the usual 0/1); ``best-of-n`` gives 1/k
-when the chosen response ties k-ways at the top, else 0.
+``rejected`` (a string or a list of strings) and optional ``id`` and ``subset``. ``pairwise``
+gives an example credit = mean over its rejected responses of the pairwise credit (a single
+rejected response gives the usual 0/1); ``best-of-n`` gives 1/k when the chosen response ties
+k-ways at the top, else 0.
 """
 
 from __future__ import annotations
