@@ -5,7 +5,7 @@ import json
 import pytest
 
 from harness.bench import PRESETS, main
-from harness.bench.variants import padding_tokens
+from harness.bench.variants import MemoryPeak, padding_tokens
 from harness.bench.workload import (
     length_ratio,
     make_workload,
@@ -103,3 +103,22 @@ def test_bench_packed_variant_on_request(tmp_path, monkeypatch):
     assert hp["max_abs_diff_vs_A"] <= 1e-4 and hp["padding_share"] == 0
     with pytest.raises(RmevalError, match="--variants A,X: use names from"):
         main(argv[:-1] + ["A,X"])
+
+
+def test_cpu_peak_memory_is_the_variant_own_high_water_mark(monkeypatch):
+    import numpy as np
+
+    from harness.bench import variants
+
+    for sampled in (False, True):  # kernel high-water mark, then the sampling fallback
+        if sampled:
+            monkeypatch.setattr(variants, "_reset_high_water_mark", lambda: False)
+        with MemoryPeak("cpu") as mem:
+            block = np.ones(200 << 20, dtype=np.uint8)  # 200 MiB, touched
+            if sampled:
+                variants.time.sleep(0.05)  # let the 2 ms sampler see it
+            del block
+        assert 190 << 20 <= mem.peak <= 260 << 20, (sampled, mem.peak >> 20)
+        with MemoryPeak("cpu") as small:  # a new context starts from its own baseline
+            pass
+        assert small.peak < 20 << 20
