@@ -222,6 +222,32 @@ def test_prompt_sharing_keeps_scores_and_groups_whole(fixture, request, monkeypa
     assert shared.fingerprint() == plain.fingerprint()
 
 
+@pytest.mark.parametrize("fixture", ["tiny_gpt2_rm", "tiny_llama_rm"])
+def test_scoring_builds_no_key_value_cache(fixture, request, monkeypatch):
+    import torch
+    from transformers import cache_utils
+
+    built = []
+    real_init = cache_utils.DynamicCache.__init__
+
+    def counting_init(self, *args, **kwargs):
+        built.append(self)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(cache_utils.DynamicCache, "__init__", counting_init)
+    folder = request.getfixturevalue(fixture)
+    models = [HFRewardModel(str(folder), device="cpu", **kw)
+              for kw in ({"pack": False}, {}, {"share_prompts": True})]  # fmt: skip
+    for model in models:
+        model.forward(model.encode(SHARED))
+    models[0].hidden_states(SHARED[:2])
+    assert built == []
+    base = getattr(models[0].model, models[0].model.base_model_prefix)
+    with torch.inference_mode():
+        base(torch.tensor([[1, 2, 3]]))  # transformers' default does build one: the spy sees it
+    assert len(built) == 1
+
+
 def test_packing_refuses_models_it_cannot_pack(tiny_gpt2_rm, minilm_path):
     with pytest.raises(RmevalError, match="pack=true: .* cannot be packed .*encoder"):
         HFRewardModel(str(minilm_path), device="cpu", pack=True).plan([], 100, [])

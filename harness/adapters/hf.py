@@ -15,6 +15,7 @@ A multi-label head reports one score per label name and reduces them with ``redu
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
@@ -26,6 +27,13 @@ from harness.records import Score, ScoreRequest
 
 PLAIN_FORMAT = "User: {prompt}\n\nAssistant: {response}"
 _REDUCTIONS = ("mean", "sum", "first", "max", "min")
+
+
+def _no_cache(module: Any) -> dict[str, bool]:
+    """``use_cache=False`` where ``module`` takes it: scoring reads no key/value cache, and
+    building one (transformers' default for decoders) copies every layer's keys and values."""
+    params = inspect.signature(module.forward).parameters
+    return {"use_cache": False} if "use_cache" in params else {}
 
 
 class HFRewardModel(RewardModel):
@@ -305,8 +313,8 @@ class HFRewardModel(RewardModel):
         base = getattr(model, getattr(model, "base_model_prefix", ""), None)
         head = getattr(model, "score", None)
         if not (self._is_decoder and base is not None and isinstance(head, torch.nn.Module)):
-            return model(**inputs).logits
-        hidden = base(**inputs).last_hidden_state
+            return model(**inputs, **_no_cache(model)).logits
+        hidden = base(**inputs, **_no_cache(base)).last_hidden_state
         mask = inputs["attention_mask"]
         positions = torch.arange(mask.shape[1], device=mask.device)
         last = (positions * mask).argmax(-1)  # index of the last real token, any padding side
@@ -362,7 +370,7 @@ class HFRewardModel(RewardModel):
             batch = encoded[start : start + 16]
             inputs = self._pad(batch)
             with torch.inference_mode():
-                out = self.model(**inputs, output_hidden_states=True)
+                out = self.model(**inputs, output_hidden_states=True, **_no_cache(self.model))
             mask = inputs["attention_mask"]
             if self._is_decoder:
                 idx = (torch.arange(mask.shape[1], device=mask.device) * mask).argmax(-1)
