@@ -12,7 +12,6 @@ from typing import Any
 
 from harness.config import as_assignments, as_list, load_config
 from harness.errors import DataError, RmevalError
-from harness.heap import keep_freed_memory
 
 log = logging.getLogger("rmeval")
 
@@ -231,7 +230,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for noisy in ("httpx", "urllib3", "datasets", "filelock", "lm_eval", "lm-eval"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    keep_freed_memory()
     handlers = {
         "run": cmd_run,
         "score": lambda a: cmd_run(a, cache_only=True),

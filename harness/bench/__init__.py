@@ -30,7 +30,6 @@ from harness.bench.workload import (
     useful_flops,
 )
 from harness.errors import RmevalError
-from harness.heap import keep_freed_memory
 
 
 def report(b: Bench, runs: dict[str, dict[str, Any]], peak: tuple[float, str]) -> dict[str, Any]:
@@ -92,7 +91,6 @@ def format_table(rec: dict[str, Any]) -> str:
     speed = ", ".join(f"{k} {v:.2f}x" for k, v in rec["speedup_paired"].items())
     text.append(f"speed-up (median over rounds of X / H in the same round): {speed}")
     text.append(f"peak {rec['peak_flops'] / 1e9:,.1f} GFLOP/s ({rec['peak_source']})")
-    text.append(f"heap: {rec.get('heap') or 'C library defaults'}")
     return "\n".join(text)
 
 
@@ -118,11 +116,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     budget = None if args.batch_tokens in (None, "auto") else int(args.batch_tokens)
-    heap = keep_freed_memory()  # as `rmeval run` does; all variants share the process's heap
     b = setup(preset, device, budget, args.seed)
     peak_dtype = "float32" if device == "cpu" else preset["dtype"]
     rec = {"preset": args.preset, "shape": {k: preset[k] for k in SHAPE_KEYS}, "seed": args.seed,
-           "repeats": args.repeats, "torch_threads": torch.get_num_threads(), "heap": heap,
+           "repeats": args.repeats, "torch_threads": torch.get_num_threads(),
            "device_name": torch.cuda.get_device_name(device) if device.startswith("cuda")
            else "cpu"}  # fmt: skip
     runs, peak = measure(b, names, args.repeats, lambda: peak_flops(device, peak_dtype))
