@@ -246,8 +246,8 @@ def packed_attention(
     for start, end, keys, mask in spans:
         q = query[:, :, start:end]
         if keys is None:
-            part = sdpa(q, key[:, :, start:end], value[:, :, start:end], is_causal=True,
-                        scale=scaling)  # fmt: skip
+            k, v = key[:, :, start:end], value[:, :, start:end]
+            part = sdpa(q, k, v, is_causal=True, scale=scaling)
         else:
             k, v = (x[:, :, keys[0] : keys[1]] for x in (gathered_key, gathered_value))
             part = sdpa(q, k, v, attn_mask=mask, scale=scaling)
