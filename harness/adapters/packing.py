@@ -118,14 +118,12 @@ def plan(encoded: Sequence[Encoded], budget: int, keys: Sequence[str]) -> list[l
 
 # -- packed batches -------------------------------------------------------------------------
 class Spans(list):
-    """A packed row's attention spans ``(start, end, keys, mask)``: ``keys`` is None for a
-    causal span, or for a response that shares a prompt the range of its keys (the prompt's,
-    then its own) in the row gathered by ``key_index``; ``calls`` counts the attention layers
-    that applied them. Without shared prefixes, ``cu_seqlens`` (span boundaries, int32) and
-    ``max_len`` let one flash-attention varlen call run every span on CUDA."""
+    """A packed row's attention spans ``(start, end, prefix span or None, mask or None)``;
+    ``calls`` counts the attention layers that applied them. Without shared prefixes,
+    ``cu_seqlens`` (span boundaries, int32) and ``max_len`` let one flash-attention varlen call
+    run every span on CUDA."""
 
     calls = 0
-    key_index: Any = None
     cu_seqlens: Any = None
     max_len = 0
 
@@ -133,15 +131,13 @@ class Spans(list):
 def collate(batch: Sequence[Encoded], device: str, dtype: Any) -> dict[str, Any]:
     """One packed row: ``input_ids``/``position_ids`` [1, T], the attention ``spans`` and the
     index of each request's last token (batch order). Requests with the same marked prefix
-    share one copy of it; their keys are gathered in one index per batch (one copy per layer
-    instead of one per response)."""
+    share one copy of it."""
     torch = _torch()
     ids: list[int] = []
     pos: list[int] = []
     spans = Spans()
     last = [0] * len(batch)
     prefix_at: dict[tuple[int, ...], tuple[int, int]] = {}
-    key_index: list[int] = []
     for row, e in enumerate(batch):
         tokens = e.payload["input_ids"]
         shared = _prefix(e)
@@ -156,19 +152,15 @@ def collate(batch: Sequence[Encoded], device: str, dtype: Any) -> dict[str, Any]
         start, own = len(ids), tokens[len(shared) :]
         ids += own
         pos += range(len(shared), len(tokens))
-        keys, mask = None, None
+        mask = None
         if context is not None:  # every prefix key, then causal over the response's own keys
-            keys = (len(key_index), len(key_index) + len(shared) + len(own))
-            key_index += [*range(*context), *range(start, len(ids))]
             # additive float mask: SDPA would convert a boolean one in every layer
             keep = torch.ones(len(own), len(shared) + len(own), dtype=torch.bool).tril(len(shared))
             mask = torch.zeros(keep.shape, dtype=dtype).masked_fill_(~keep, float("-inf"))
             mask = mask.to(device)
-        spans.append((start, len(ids), keys, mask))
+        spans.append((start, len(ids), context, mask))
         last[row] = len(ids) - 1
-    if key_index:
-        spans.key_index = torch.tensor(key_index, device=device)
-    else:
+    if all(context is None for _, _, context, _ in spans):
         spans.cu_seqlens = torch.tensor([0] + [end for _, end, _, _ in spans], dtype=torch.int32)
         spans.cu_seqlens = spans.cu_seqlens.to(device)
         spans.max_len = max(end - start for start, end, _, _ in spans)
@@ -240,16 +232,14 @@ def packed_attention(
         value = value.repeat_interleave(query.shape[1] // value.shape[1], dim=1)
     batch, heads, length, dim = query.shape
     out = query.new_empty((batch, length, heads, dim))  # the layout the output projection reads
-    if spans.key_index is not None:
-        gathered_key = key.index_select(2, spans.key_index)
-        gathered_value = value.index_select(2, spans.key_index)
-    for start, end, keys, mask in spans:
-        q = query[:, :, start:end]
-        if keys is None:
-            k, v = key[:, :, start:end], value[:, :, start:end]
+    for start, end, context, mask in spans:
+        q, k, v = query[:, :, start:end], key[:, :, start:end], value[:, :, start:end]
+        if context is None:
             part = sdpa(q, k, v, is_causal=True, scale=scaling)
         else:
-            k, v = (x[:, :, keys[0] : keys[1]] for x in (gathered_key, gathered_value))
+            a, b = context
+            k = _torch().cat([key[:, :, a:b], k], dim=2)
+            v = _torch().cat([value[:, :, a:b], v], dim=2)
             part = sdpa(q, k, v, attn_mask=mask, scale=scaling)
         out[:, start:end] = part.transpose(1, 2)
     return out, None
