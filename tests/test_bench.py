@@ -122,3 +122,33 @@ def test_cpu_peak_memory_is_the_variant_own_high_water_mark(monkeypatch):
         with MemoryPeak("cpu") as small:  # a new context starts from its own baseline
             pass
         assert small.peak < 20 << 20
+
+
+# The GPU image has neither package: the bench must import and run without them.
+WITHOUT_DATASETS_OR_LM_EVAL = """
+import importlib.abc, json, sys
+
+class Missing(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in ("datasets", "lm_eval"):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+
+sys.meta_path.insert(0, Missing())
+from harness.bench import PRESETS, main
+PRESETS["micro"] = json.loads(sys.argv[1])
+code = main(["--preset", "micro", "--device", "cpu", "--repeats", "1", "--variants", "A,H,Hs",
+             "--output-dir", sys.argv[2]])
+assert not {"datasets", "lm_eval"} & {m.split(".")[0] for m in sys.modules}
+sys.exit(code)
+"""
+
+
+def test_bench_runs_without_datasets_or_lm_eval(tmp_path):
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-c", WITHOUT_DATASETS_OR_LM_EVAL, json.dumps(MICRO), str(tmp_path)]
+    done = subprocess.run(argv, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rec = json.loads((tmp_path / "micro.json").read_text())
+    assert all(row["max_abs_diff_vs_A"] <= 1e-4 for row in rec["variants"].values())
