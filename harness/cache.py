@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from harness.errors import RmevalError
@@ -41,53 +42,98 @@ class ScoreCache:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
+        except sqlite3.Error as exc:
+            raise RmevalError(_explain(self.path, "opening it", exc)) from exc
+        except OSError as exc:
             raise RmevalError(
                 f"{self.path}: cannot open the score cache ({exc}); pass another --cache-dir."
             ) from exc
 
+    @contextmanager
+    def _guard(self, doing: str) -> Iterator[None]:
+        """SQLite failures (full disk, corrupted pages, locks) as one sentence naming the file."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise RmevalError(_explain(self.path, doing, exc)) from exc
+
     def get_many(self, fingerprint: str, keys: Sequence[str]) -> dict[str, Score]:
         """Cached scores for those keys that are present."""
         found: dict[str, Score] = {}
-        for i in range(0, len(keys), _CHUNK):
-            chunk = list(keys[i : i + _CHUNK])
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT key, value FROM scores WHERE fingerprint=? AND key IN ({marks})",
-                [fingerprint, *chunk],
-            )
-            found.update((k, Score.from_json(v)) for k, v in rows)
+        with self._guard("reading scores"):
+            for i in range(0, len(keys), _CHUNK):
+                chunk = list(keys[i : i + _CHUNK])
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT key, value FROM scores WHERE fingerprint=? AND key IN ({marks})",
+                    [fingerprint, *chunk],
+                )
+                found.update((k, self._decode(k, v)) for k, v in rows)
         return found
+
+    def _decode(self, key: str, value: object) -> Score:
+        try:
+            return Score.from_json(value)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise RmevalError(
+                f"{self.path}: the cached score of text {key[:12]} is not a valid score ({exc}); "
+                f"the cache file was changed outside rmeval: delete it (its scores are "
+                f"recomputed) or pass another --cache-dir."
+            ) from None
 
     def put_many(self, fingerprint: str, items: Iterable[tuple[str, Score]]) -> None:
         """Insert scores (first write wins) and commit."""
-        with self._db:
-            self._db.executemany(
-                "INSERT OR IGNORE INTO scores VALUES (?, ?, ?)",
-                [(fingerprint, k, s.to_json()) for k, s in items],
-            )
+        rows = [(fingerprint, k, s.to_json()) for k, s in items]
+        with self._guard("writing scores"), self._db:
+            self._db.executemany("INSERT OR IGNORE INTO scores VALUES (?, ?, ?)", rows)
 
     def get_blob(self, namespace: str, key: str) -> str | None:
         """A JSON text stored under (namespace, key), e.g. cached features or file hashes."""
-        row = self._db.execute(
-            "SELECT value FROM blobs WHERE namespace=? AND key=?", (namespace, key)
-        ).fetchone()
+        with self._guard("reading"):
+            row = self._db.execute(
+                "SELECT value FROM blobs WHERE namespace=? AND key=?", (namespace, key)
+            ).fetchone()
         return None if row is None else row[0]
 
     def put_blob(self, namespace: str, key: str, value: str) -> None:
         """Store a JSON text (replacing any previous one) and commit."""
-        with self._db:
+        with self._guard("writing"), self._db:
             self._db.execute(
                 "INSERT OR REPLACE INTO blobs VALUES (?, ?, ?)", (namespace, key, value)
             )
 
     def count(self, fingerprint: str | None = None) -> int:
         """Number of cached scores (for one fingerprint, or all)."""
-        if fingerprint is None:
-            return self._db.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
-        return self._db.execute(
-            "SELECT COUNT(*) FROM scores WHERE fingerprint=?", (fingerprint,)
-        ).fetchone()[0]
+        with self._guard("counting scores"):
+            if fingerprint is None:
+                return self._db.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
+            return self._db.execute(
+                "SELECT COUNT(*) FROM scores WHERE fingerprint=?", (fingerprint,)
+            ).fetchone()[0]
 
     def close(self) -> None:
         self._db.close()
+
+
+def _explain(path: Path, doing: str, exc: sqlite3.Error) -> str:
+    """One sentence for a failed SQLite operation on the cache ``path``: the cause and the fix."""
+    text = str(exc).lower()
+    if "full" in text:
+        return (
+            f"{path}: the disk holding the score cache is full ({doing}); the scores cached so "
+            f"far are kept: free some space (or pass --cache-dir on a larger disk) and run the "
+            f"same command again to resume."
+        )
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return (
+            f"{path}: the score cache is corrupted ({exc}); delete this file (its scores are "
+            f"recomputed) or pass another --cache-dir."
+        )
+    if "locked" in text or "busy" in text:
+        return (
+            f"{path}: the score cache is locked by another process ({doing}); wait for it to "
+            f"finish or pass another --cache-dir."
+        )
+    if "readonly" in text or "read-only" in text:
+        return f"{path}: the score cache is read-only ({doing}); pass a writable --cache-dir."
+    return f"{path}: the score cache failed while {doing} ({exc}); pass another --cache-dir."

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.config import as_assignments, as_list, load_config
+from harness.config import CHECKS, as_assignments, as_list, check_setting, load_config
 from harness.errors import DataError, RmevalError
 
 log = logging.getLogger("rmeval")
@@ -28,14 +28,14 @@ def _add_run_flags(p: argparse.ArgumentParser, *, scoring: bool) -> None:
     p.add_argument("--data", action="append", help="TASK=PATH_OR_HUB_ID (repeatable)")
     p.add_argument("--output-dir", help="where result files go (default: results)")
     p.add_argument("--cache-dir", help="score cache folder (default: .rmeval_cache)")
-    p.add_argument("--limit", type=int, help="use only the first N rows of each task")
-    p.add_argument("--seed", type=int, help="seed for bootstrap CIs and random baselines")
+    p.add_argument("--limit", help="use only the first N rows of each task")
+    p.add_argument("--seed", help="seed for bootstrap CIs and random baselines")
     p.add_argument(
         "--ties", choices=["strict", "half"], help="pairwise tie credit (default strict: 0)"
     )
     p.add_argument("--dtype", help="float32, bfloat16, float16 or auto")
     p.add_argument(
-        "--max-length", type=int, help="max tokens per text; longer ones are truncated and counted"
+        "--max-length", help="max tokens per text; longer ones are truncated and counted"
     )
     p.add_argument("--device", help="cpu, cuda, cuda:1, mps or auto")
     p.add_argument(
@@ -63,12 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_parser("score", help="recompute metrics from cached scores (no model load)"),
         scoring=False,
     )
-    sub.add_parser("ls", help="list tasks and model types")
+    ls = sub.add_parser("ls", help="list tasks and model types (or one model's --model-args)")
+    ls.add_argument("model_type", nargs="?", help="a model type: list its --model-args")
     val = sub.add_parser("validate", help="check task data before running; lists bad rows by id")
     val.add_argument("--tasks", required=True)
     val.add_argument("--data", action="append")
     val.add_argument("--task-args", action="append")
-    val.add_argument("--limit", type=int)
+    val.add_argument("--limit", help="use only the first N rows of each task")
     from harness.compare import add_compare_parser
     from leaderboard.command import add_board_parser
 
@@ -88,8 +89,8 @@ def _merged(args: argparse.Namespace) -> dict[str, Any]:
     """Config file values overridden by flags given on the command line."""
     merged = load_config(args.config) if getattr(args, "config", None) else {}
     for key, value in vars(args).items():
-        if value is not None and key not in {"config", "command", "verbose", "func"}:
-            merged[key] = value
+        if value is not None and key in CHECKS:
+            merged[key] = check_setting(key, value)
     return merged
 
 
@@ -111,11 +112,7 @@ def run_options(args: argparse.Namespace, *, cache_only: bool) -> Any:
     for flag in ("dtype", "max_length", "device", "trust_remote_code", "allow_unsafe_weights"):
         if cfg.get(flag) is not None:
             model_args.setdefault(flag, cfg[flag])
-    task_args = {
-        k: v
-        for item in as_assignments(cfg.get("task_args"))
-        for k, v in parse_model_args(item).items()
-    }
+    task_args = _task_args(as_assignments(cfg.get("task_args")))
     if cfg.get("ties"):
         task_args["ties"] = cfg["ties"]
     return RunOptions(
@@ -127,57 +124,53 @@ def run_options(args: argparse.Namespace, *, cache_only: bool) -> Any:
         output_dir=str(cfg.get("output_dir") or "results"),
         cache_dir=str(cfg.get("cache_dir") or os.environ.get("RMEVAL_CACHE_DIR", ".rmeval_cache")),
         limit=cfg.get("limit"),
-        batch_tokens=_batch_tokens(cfg.get("batch_tokens")),
-        seed=int(cfg.get("seed") or 0),
+        batch_tokens=None if cfg.get("batch_tokens") in (None, "auto") else cfg["batch_tokens"],
+        seed=cfg.get("seed", 0),
         progress=not cfg.get("no_progress") and sys.stderr.isatty(),
         cache_only=cache_only,
         name=cfg.get("name"),
     )
 
 
-def _batch_tokens(value: Any) -> int | None:
-    if value in (None, "auto"):
-        return None
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        n = 0
-    if n <= 0:
-        raise RmevalError(f"--batch-tokens {value}: use a positive integer or 'auto'.")
-    return n
+def _task_args(items: Sequence[str]) -> dict[str, Any]:
+    """``--task-args k=v,...`` items (or the config's ``task_args``) into one dict."""
+    from harness.adapters.base import parse_model_args
+
+    out: dict[str, Any] = {}
+    for item in items:
+        bad = [p for p in item.split(",") if p.strip() and "=" not in p]
+        if bad:
+            raise RmevalError(f"--task-args: '{bad[0]}' is not key=value; write e.g. ties=half.")
+        out |= parse_model_args(item)
+    return out
 
 
 def cmd_run(args: argparse.Namespace, *, cache_only: bool = False) -> int:
+    """Run (or ``score``); exit 1 when every score of every task is invalid, else 0."""
     from harness.runner import run
 
     written = run(run_options(args, cache_only=cache_only))
-    _print_summary(written)
-    return 0
+    results = _read_results(written)
+    _print_summary(results)
+    return _warn_invalid(results)
 
 
-def _print_summary(written: Sequence[Path]) -> None:
+def _read_results(written: Sequence[Path]) -> list[tuple[Path, dict[str, Any]]]:
     import json
 
+    return [(p, json.loads(p.read_text())) for p in written if p.suffix == ".json"]
+
+
+def _print_summary(results: Sequence[tuple[Path, dict[str, Any]]]) -> None:
     rows = []
-    for path in written:
-        if path.suffix == ".json":
-            r = json.loads(path.read_text())
-            main = r["task"]["main_score"]
-            m = r["metrics"].get(main, {})
-            value = "n/a" if m.get("value") is None else f"{m['value']:.4f}"
-            ci = m.get("ci95")
-            ci_text = f"[{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""
-            rows.append(
-                (
-                    r["model"]["spec"],
-                    r["task"]["name"],
-                    main,
-                    value,
-                    ci_text,
-                    str(r["counts"]["examples"]),
-                    str(path),
-                )
-            )
+    for path, r in results:
+        main = r["task"]["main_score"]
+        m = r["metrics"].get(main, {})
+        value = "n/a" if m.get("value") is None else f"{m['value']:.4f}"
+        ci = m.get("ci95")
+        ci_text = f"[{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""
+        n = str(r["counts"]["examples"])
+        rows.append((r["model"]["spec"], r["task"]["name"], main, value, ci_text, n, str(path)))
     if not rows:
         return
     header = ("model", "task", "metric", "value", "95% CI", "n", "file")
@@ -186,25 +179,70 @@ def _print_summary(written: Sequence[Path]) -> None:
         print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
 
 
-def cmd_ls(args: argparse.Namespace) -> int:
-    from harness.plugins import model_names, task_names
+def _warn_invalid(results: Sequence[tuple[Path, dict[str, Any]]]) -> int:
+    """One warning line per (model, task) with invalid (NaN/inf) scores; 1 if all are invalid."""
+    all_invalid = bool(results)
+    for path, r in results:
+        counts = r.get("counts", {})
+        n, bad = counts.get("examples", 0), counts.get("invalid", 0)
+        all_invalid = all_invalid and n > 0 and bad == n
+        if bad:
+            what = "every example" if bad == n else f"{bad} of {n} examples"
+            print(
+                f"rmeval: warning: {r['model']['spec']} on {r['task']['name']}: {what} had an "
+                f"invalid (NaN or infinite) score, excluded from the metrics; check the model's "
+                f"outputs ({path}).",
+                file=sys.stderr,
+            )
+    if all_invalid:
+        print(
+            "rmeval: error: every score of every task is invalid, so no metric has a value; "
+            "check the model or server (the result files say the same).",
+            file=sys.stderr,
+        )
+    return 1 if all_invalid else 0
 
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    """Task and model names; with a model type, that adapter's ``--model-args``."""
+    from harness.plugins import model_class, model_names, task_names
+
+    if args.model_type:
+        print(_arguments_text(model_class(args.model_type)))
+        return 0
     print("tasks:  " + ", ".join(task_names()))
     print("models: " + ", ".join(model_names()))
+    for name in model_names():
+        declared = model_class(name).declared()
+        if declared:
+            print(f"  {name}: {', '.join(declared)}")
+    print("`rmeval ls MODEL_TYPE` explains a model type's --model-args.")
     return 0
 
 
+def _arguments_text(cls: Any) -> str:
+    """One line per declared argument: name, default, help; ``*`` marks output-changing ones."""
+    declared = cls.declared()
+    if declared is None:
+        return f"{cls.type_name}: declares no --model-args; see its documentation."
+    lines = [f"--model-args of {cls.type_name} (* changes scores: fingerprint, result folder):"]
+    width = max(map(len, declared))
+    for name, arg in declared.items():
+        default = "" if arg.default is None else f" (default {arg.default})"
+        mark = "*" if arg.output else " "
+        lines.append(f" {mark} {name.ljust(width)}  {arg.help}{default}")
+    return "\n".join(lines)
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
-    from harness.adapters.base import parse_model_args
     from harness.runner import RunOptions, build_tasks, parse_assignments
 
-    task_args = {k: v for item in args.task_args or [] for k, v in parse_model_args(item).items()}
     opts = RunOptions(
         models=[],
         tasks=as_list(args.tasks),
-        task_args=task_args,
+        task_args=_task_args(args.task_args or []),
         data=parse_assignments(args.data, "--data"),
-        limit=args.limit,
+        limit=None if args.limit is None else check_setting("limit", args.limit),
     )
     bad = 0
     for task in build_tasks(opts.tasks, opts):
@@ -249,6 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+    except BrokenPipeError:  # `rmeval compare ... | head`: the reader left, nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

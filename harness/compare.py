@@ -3,9 +3,12 @@
 For every task present in all runs (same dataset sha256 and revision, else a clear error): the
 difference of main scores with a paired bootstrap 95% CI, an exact sign test on per-item credits
 (the exact McNemar test when credits are 0/1) and the agreement of the models' preferences, per
-task, per reported metric and per subset. Tasks whose plugin offers ``scorer(results)`` (e.g.
-rewardbench, rewardbench2, rmbench) have their main score recomputed by the task's own formula on
-the shared items and resampled by the task's units; other tasks use the mean credit.
+task, per reported metric and per subset. Tasks whose plugin offers ``scorer(results)`` (every
+built-in task whose main score is not a mean of per-item credits: rewardbench, rewardbench2,
+rmbench, starc, master-keys, probe-core, mrmbench) have each value recomputed by the task's own
+formula on the shared items, resampled by the task's units, so a row equals the result file's
+value on the full set; other tasks use the mean credit and say so in the row's ``measure``.
+Every result file read is verified by ``harness.results.check_result``.
 """
 
 from __future__ import annotations
@@ -21,15 +24,25 @@ from typing import Any
 
 import numpy as np
 
+from harness.comparison_report import format_grid, format_matrices, format_summary, format_table
 from harness.errors import RmevalError
 from harness.metrics import bootstrap_ci
+from harness.paired_stats import (  # noqa: F401 (sign_test_p, ItemScorer: public here too)
+    ItemScorer,
+    agreement,
+    paired_cis,
+    sign_test_p,
+)
 from harness.records import ExampleResult
+from harness.results import check_result
 
 TaskLoader = Callable[..., list[Any]]
 _SAMPLE_FIELDS = {"id", "subset", "scores", "credit", "tie", "invalid", "truncated", "text_hashes"}
 TESTS = {
     "ci95": "paired bootstrap over shared items (the task's resampling units), B - A",
-    "p_value": "exact two-sided sign test on per-item credits (= exact McNemar for 0/1 credits)",
+    "p_value": "exact two-sided sign test on per-item credits (= exact McNemar for 0/1 credits) "
+    "where the task's score is the mean credit; else (p_method: bootstrap) twice the share of "
+    "paired bootstrap differences on the far side of 0",
     "agreement": "fraction of shared items whose top-scoring candidate set is the same",
 }
 
@@ -95,7 +108,7 @@ def load_run(folder: Path, label: str) -> Run:
             raise RmevalError(f"{path}: invalid JSON ({exc.msg}); rerun the task.") from exc
         if not (isinstance(result, dict) and "schema_version" in result and "task" in result):
             continue  # not a result file (e.g. a comparison written next to it)
-        samples = read_samples(path.with_name(path.stem + ".samples.jsonl"))
+        samples = read_samples(check_result(path, result))
         tasks[result["task"]["name"]] = TaskRun(label, path, result, samples)
     if not tasks:
         raise RmevalError(f"{folder}: no result files (<task>.json); run `rmeval run` first.")
@@ -137,42 +150,7 @@ def shared_ids(task_runs: Sequence[TaskRun], *, valid: bool = True) -> list[str]
     ]
 
 
-# -- statistics -------------------------------------------------------------------------------
-def sign_test_p(n_better: int, n_worse: int) -> float:
-    """Exact two-sided sign test p-value: 2·P(X ≤ min) for X ~ Binomial(n_better + n_worse, 1/2)."""
-    n = n_better + n_worse
-    if n == 0:
-        return 1.0
-    logs = [
-        math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) - n * math.log(2)
-        for i in range(min(n_better, n_worse) + 1)
-    ]
-    top = max(logs)
-    return min(1.0, 2.0 * math.exp(top) * sum(math.exp(v - top) for v in logs))
-
-
-def top_set(scores: Sequence[float]) -> frozenset[int]:
-    """Indices of the candidates that share the maximum score."""
-    best = max(scores)
-    return frozenset(i for i, s in enumerate(scores) if s == best)
-
-
-def agreement(a: Sequence[ExampleResult], b: Sequence[ExampleResult]) -> float | None:
-    """Fraction of items whose preferred candidate set (argmax, ties kept) is the same."""
-    same = [
-        top_set(x.scores) == top_set(y.scores)
-        for x, y in zip(a, b, strict=True)
-        if x.scores
-        and len(x.scores) == len(y.scores)
-        and all(map(math.isfinite, x.scores + y.scores))
-    ]
-    return float(np.mean(same)) if same else None
-
-
-def _nan(value: float | None) -> float:
-    return math.nan if value is None else float(value)
-
-
+# -- rows -------------------------------------------------------------------------------------
 def _row(task: str, metric: str, a: TaskRun, b: TaskRun, n: int, va: Any, vb: Any) -> dict:
     va, vb = (None if v is None else float(v) for v in (va, vb))
     diff = None if va is None or vb is None else vb - va
@@ -197,52 +175,109 @@ def credit_row(task: str, metric: str, a: TaskRun, b: TaskRun, ids: list[str], s
     }
 
 
-def scorer_row(task: str, key: str, a: TaskRun, b: TaskRun, sa: Any, sb: Any, seed: int) -> dict:
-    """Difference of a task-formula metric with a paired bootstrap over the task's units."""
-    ci = bootstrap_ci(
-        sa.n_units,
-        lambda idx: _nan(sb.resampled(idx).get(key)) - _nan(sa.resampled(idx).get(key)),
-        seed=seed,
-    )
-    pa, pb = sa.point().get(key), sb.point().get(key)
-    row = _row(task, key, a, b, len(sa.units), pa, pb)
-    return row | {"ci95": list(ci) if ci else None, "method": "task"}
+def scorer_rows(
+    task: str, keys: Sequence[str], a: TaskRun, b: TaskRun, sa: Any, sb: Any, seed: int
+) -> list[dict]:
+    """Differences of task-formula metrics with a paired bootstrap over the task's units."""
+    stats = paired_cis(sa, sb, keys, seed)
+    pa, pb = sa.point(), sb.point()
+    return [
+        _row(task, k, a, b, len(sa.units), pa.get(k), pb.get(k))
+        | {"ci95": (stats[k] or {}).get("ci95"), "p_boot": (stats[k] or {}).get("p_value")}
+        | {"method": "task"}
+        for k in keys
+    ]
 
 
-def pair_rows(a: TaskRun, b: TaskRun, ids: list[str], scorers: Any, seed: int) -> list[dict]:
-    """One pair's rows: the main score, the task's other reported metrics, then each subset."""
+def pair_rows(
+    a: TaskRun, b: TaskRun, ids: list[str], scorers: Any, subsets: dict[str, Any], seed: int
+) -> list[dict]:
+    """One pair's rows: the main score, the task's other reported metrics, then each subset.
+
+    ``subsets`` maps a subset to its per-run scorers (the task's formula on the subset's items)
+    or to None, where the subset row is the mean per-item credit (its ``measure`` says which).
+    """
     name, main = a.result["task"]["name"], a.result["task"]["main_score"]
     rows = [credit_row(name, main, a, b, ids, seed)]
     if scorers is not None:
         sa, sb = scorers
-        keep = ("a_value", "b_value", "diff", "ci95", "method")
-        rows[0] |= {
-            k: v for k, v in scorer_row(name, main, a, b, sa, sb, seed).items() if k in keep
-        }
         reported = [k for k in a.result.get("metrics", {}) if k != main and k in sa.point()]
-        rows += [scorer_row(name, k, a, b, sa, sb, seed) for k in reported]
-    for s in sorted({a.samples[i].subset for i in ids}):
+        first, *others = scorer_rows(name, [main, *reported], a, b, sa, sb, seed)
+        rows[0] = _merged(rows[0], first, sa.sign_test)
+        boot = {} if sa.sign_test else {"p_method": "bootstrap"}
+        rows += [r | {"measure": r["metric"], "p_value": r["p_boot"]} | boot for r in others]
+    rows[0]["measure"] = main if scorers is not None else _credit_measure(main, a, b, rows[0])
+    for s, sub in subsets.items():
         sub_ids = [i for i in ids if a.samples[i].subset == s]
-        rows.append(credit_row(name, f"subset:{s}", a, b, sub_ids, seed))
-    return rows
+        if sub is None:
+            row = credit_row(name, f"subset:{s}", a, b, sub_ids, seed) | {"measure": "mean credit"}
+        else:
+            row = credit_row(name, f"subset:{s}", a, b, sub_ids, seed)
+            row = _merged(row, scorer_rows(name, [main], a, b, *sub, seed)[0], sub[0].sign_test)
+            row["measure"] = main
+        rows.append(row)
+    return [r | verdict(r, a.result["task"].get("higher_is_better", True)) for r in rows]
+
+
+def _merged(credit: dict, task_row: dict, sign_test: bool) -> dict:
+    """A credit row with the task formula's values; it keeps its agreement, and its sign test
+    where the task's metrics are (weighted) means of credits, else the bootstrap p-value."""
+    row = credit | {k: task_row[k] for k in ("a_value", "b_value", "diff", "ci95", "method")}
+    if not sign_test:
+        row |= {"p_value": task_row["p_boot"], "p_method": "bootstrap"}
+    return row
+
+
+def _credit_measure(main: str, a: TaskRun, b: TaskRun, row: dict) -> str:
+    """``main`` when the mean credit is the main score of both result files, else what it is."""
+    for run, value in ((a, row["a_value"]), (b, row["b_value"])):
+        recorded = (run.result.get("metrics", {}).get(main) or {}).get("value")
+        if value is None or recorded is None or abs(value - recorded) > 1e-12:
+            return "mean credit"
+    return main
+
+
+def verdict(row: dict, higher_is_better: bool) -> dict:
+    """Which run is better on this row and whether the 95% CI of the difference excludes 0."""
+    diff, ci = row.get("diff"), row.get("ci95")
+    if diff is None or diff == 0:
+        return {"better": None, "significant": False}
+    better = row["b"] if (diff > 0) == bool(higher_is_better) else row["a"]
+    return {"better": better, "significant": bool(ci and (ci[0] > 0 or ci[1] < 0))}
 
 
 # -- comparison -------------------------------------------------------------------------------
-def _scorers(name: str, runs: Sequence[TaskRun], ids: list[str], loader: TaskLoader | None):
-    """The task's unit scorers on the shared items, or (None, reason) to fall back to credits."""
-    main = runs[0].result["task"]["main_score"]
+def _plugin(name: str, run: TaskRun, loader: TaskLoader | None) -> tuple[Any, str | None]:
+    """The task plugin built with the recorded parameters, or (None, why not)."""
     if loader is None:
         from harness.plugins import load_tasks as loader
     try:
-        task = loader(name, **(runs[0].result["task"].get("params") or {}))[0]
+        task = loader(name, **(run.result["task"].get("params") or {}))[0]
     except (RmevalError, TypeError) as exc:
         return None, f"task plugin unavailable ({exc}); main score = mean credit on shared items"
     if not hasattr(task, "scorer"):
         return None, "task has no scorer; main score = mean credit on shared items"
+    return task, None
+
+
+def _scorers(task: Any, runs: Sequence[TaskRun], ids: list[str], key: str) -> list[Any] | None:
+    """The task's unit scorers of each run on ``ids``, or None when they cannot be paired."""
     scorers = [task.scorer([r.samples[i] for i in ids]) for r in runs]
-    if any(not np.array_equal(s.units, scorers[0].units) or main not in s.point() for s in scorers):
-        return None, "task scorer units differ between runs; main score = mean credit"
-    return scorers, None
+    if any(not np.array_equal(s.units, scorers[0].units) or key not in s.point() for s in scorers):
+        return None
+    return scorers
+
+
+def _subset_scorers(task: Any, runs: Sequence[TaskRun], ids: list[str], main: str) -> dict:
+    """Per subset: scorers when the result file reports the main score per subset, else None."""
+    by_subset = runs[0].result.get("by_subset") or {}
+    names = sorted({runs[0].samples[i].subset for i in ids})
+    out: dict[str, Any] = {}
+    for s in names:
+        own = task is not None and main in (by_subset.get(s) or {})
+        sub_ids = [i for i in ids if runs[0].samples[i].subset == s]
+        out[s] = _scorers(task, runs, sub_ids, main) if own else None
+    return out
 
 
 def compare_task(
@@ -252,15 +287,38 @@ def compare_task(
     check_same_data(name, task_runs)
     ids = shared_ids(task_runs)
     main = task_runs[0].result["task"]["main_score"]
-    scorers, note = _scorers(name, task_runs, ids, loader) if ids else (None, "no shared items")
+    task, note = _plugin(name, task_runs[0], loader) if ids else (None, "no shared items")
+    scorers = _scorers(task, task_runs, ids, main) if task is not None else None
+    if task is not None and scorers is None:
+        note = "task scorer units differ between runs; main score = mean credit"
+    subsets = _subset_scorers(task, task_runs, ids, main) if ids else {}
     rows = []
     for x, y in itertools.combinations(range(len(task_runs)), 2):
         pair = (scorers[x], scorers[y]) if scorers else None
-        rows += pair_rows(task_runs[x], task_runs[y], ids, pair, seed)
+        sub = {s: (v[x], v[y]) if v else None for s, v in subsets.items()}
+        rows += pair_rows(task_runs[x], task_runs[y], ids, pair, sub, seed)
     method = "task" if scorers is not None else "credit_mean"
-    items = {t.label: len(t.samples) for t in task_runs}
-    info = dict(main_score=main, method=method, note=note, n_shared=len(ids), n_items=items)
+    hib = bool(task_runs[0].result["task"].get("higher_is_better", True))
+    info = dict(
+        main_score=main,
+        higher_is_better=hib,
+        method=method,
+        note=note,
+        n_shared=len(ids),
+        n_items={t.label: len(t.samples) for t in task_runs},
+        values=_run_values(task_runs, rows, main),
+    )
     return {"info": info, "rows": rows}
+
+
+def _run_values(task_runs: Sequence[TaskRun], rows: list[dict], main: str) -> dict:
+    """Each run's main score on the shared items, read off the main rows."""
+    values: dict[str, float | None] = {}
+    for r in rows:
+        if r["metric"] == main:
+            values.setdefault(r["a"], r["a_value"])
+            values.setdefault(r["b"], r["b_value"])
+    return {t.label: values.get(t.label) for t in task_runs}
 
 
 def compare_runs(runs: Sequence[Run], *, seed: int = 0, loader: TaskLoader | None = None) -> dict:
@@ -285,44 +343,33 @@ def _spec(run: Run) -> str | None:
 
 
 # -- output -----------------------------------------------------------------------------------
-def _num(x: Any, fmt: str = ".4f") -> str:
-    return "-" if x is None else format(round(x, 12) + 0.0, fmt)  # never print "-0.0000"
+def check_output(path: Path, flag: str) -> None:
+    """Refuse, before any work, an output path that is a folder or cannot be written."""
+    from harness.results import check_writable
+
+    if path.is_dir():
+        raise RmevalError(f"{flag} {path}: is a folder; give a file path such as {path}/x.json.")
+    try:
+        check_writable(path.parent)
+    except RmevalError as exc:
+        raise _unwritable(path, flag, exc) from exc
 
 
-def _cells(r: dict) -> list[str]:
-    ci = r.get("ci95")
-    texts = [r["task"], r["metric"], r["a"], r["b"], str(r["n"])]
-    nums = [_num(r["a_value"]), _num(r["b_value"]), _num(r["diff"], "+.4f")]
-    tests = [_num(r.get("p_value"), ".3g"), _num(r.get("agreement"), ".3f")]
-    return texts + nums + [f"[{_num(ci[0], '+.4f')}, {_num(ci[1], '+.4f')}]" if ci else "-"] + tests
+def _unwritable(path: Path, flag: str, exc: RmevalError) -> RmevalError:
+    cause = exc.__cause__
+    reason = getattr(cause, "strerror", None) or type(cause).__name__
+    return RmevalError(f"{flag}: cannot write {path} ({reason}); pick a writable path.")
 
 
-def format_table(report: dict) -> str:
-    """The report's rows as an aligned plain-text table, with per-task notes below."""
-    head = ["task", "metric", "A", "B", "n", "score A", "score B", "B-A", "95% CI", "p", "agree"]
-    body = [_cells(r) for r in report["rows"]]
-    widths = [max(len(row[c]) for row in [head, *body]) for c in range(len(head))]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if k < 4 else c.rjust(w)
-            for k, (c, w) in enumerate(zip(cells, widths, strict=True))
-        )
-
-    out = [line(head), "  ".join("-" * w for w in widths), *(line(b) for b in body)]
-    for name, info in report["tasks"].items():
-        out.append(
-            f"{name}: main score '{info['main_score']}' by {info['method']}, "
-            f"{info['n_shared']} shared items" + (f" ({info['note']})" if info["note"] else "")
-        )
-    return "\n".join(out)
-
-
-def write_json(path: Path, obj: Any) -> None:
-    """Strict JSON written atomically (temp file + fsync + rename)."""
+def write_json(path: Path, obj: Any, flag: str = "--json") -> None:
+    """Strict JSON written atomically (temp file + fsync + rename); errors name ``flag``."""
     from harness.results import atomic_write, dumps
 
-    atomic_write(path, [dumps(obj) + "\n"])
+    check_output(path, flag)
+    try:
+        atomic_write(path, [dumps(obj) + "\n"])
+    except RmevalError as exc:
+        raise _unwritable(path, flag, exc) from exc
 
 
 # -- STARC ------------------------------------------------------------------------------------
@@ -347,26 +394,19 @@ def starc_distances(runs: Sequence[Run], task: str | None = None) -> dict:
     return distance_matrix(scores) | {"task": name}
 
 
-def format_matrices(starc: dict) -> str:
-    """The STARC and EPIC matrices as aligned text."""
-    models = starc["models"]
-    width = max(8, *(len(m) for m in models))
-    out = [f"task {starc.get('task')}, {starc['n_prompts']} prompts; {starc['convention']}"]
-    for key in ("starc", "epic"):
-        out.append(key.upper().ljust(width) + "".join(m.rjust(width + 2) for m in models))
-        for m, row in zip(models, starc[key], strict=True):
-            out.append(m.ljust(width) + "".join(f"{v:.4f}".rjust(width + 2) for v in row))
-    return "\n".join(out)
-
-
 # -- CLI --------------------------------------------------------------------------------------
 def add_compare_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``rmeval compare`` on the CLI's subparsers (handler in ``func``)."""
     p = subparsers.add_parser("compare", help="compare runs on shared items (paired statistics)")
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="folders like results/<model-slug>")
+    p.add_argument(
+        "--details",
+        action="store_true",
+        help="also print every pair's reported metrics and subsets",
+    )
     p.add_argument("--distance", choices=["starc"], help="add STARC/EPIC distance matrices")
     p.add_argument("--task", help="task for --distance (default: first with >=2 candidates)")
-    p.add_argument("--json", metavar="OUT", help="also write the comparison as JSON to OUT")
+    p.add_argument("--json", metavar="OUT", help="also write the whole comparison as JSON to OUT")
     p.add_argument(
         "--output-dir", default="results", help="--distance writes DIR/compare/starc.json"
     )
@@ -379,21 +419,28 @@ add_parser = add_compare_parser  # the name harness.cli looks up for optional su
 
 
 def compare_main(args: argparse.Namespace) -> int:
-    """Run ``rmeval compare``: print the table, write JSON and distances when asked."""
+    """Run ``rmeval compare``: print the summary, write JSON and distances when asked."""
     if len(args.runs) < 2:
         raise RmevalError("rmeval compare needs two or more run folders, e.g. results/a results/b.")
     if args.task and not args.distance:
         raise RmevalError("--task picks the task for --distance; add --distance starc.")
+    starc_path = Path(getattr(args, "output_dir", "results")) / "compare" / "starc.json"
+    if args.json:
+        check_output(Path(args.json), "--json")
+    if args.distance:
+        check_output(starc_path, "--output-dir")
     runs = load_runs([Path(p) for p in args.runs])
     report = compare_runs(runs, seed=args.seed)
-    print(format_table(report))
+    print(format_summary(report) if len(runs) == 2 else format_grid(report))
+    if getattr(args, "details", False):
+        print()
+        print(format_table(report))
     if args.json:
         write_json(Path(args.json), report)
         print(f"wrote {args.json}")
     if args.distance == "starc":
         starc = starc_distances(runs, args.task)
-        path = Path(args.output_dir) / "compare" / "starc.json"
-        write_json(path, starc)
+        write_json(starc_path, starc, "--output-dir")
         print(format_matrices(starc))
-        print(f"wrote {path}")
+        print(f"wrote {starc_path}")
     return 0

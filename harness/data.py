@@ -1,8 +1,19 @@
-"""Row loading through `datasets`: a hub id at a pinned revision, or a local file or folder."""
+"""Row loading: a local file or folder read as written, or a hub dataset through `datasets`.
+
+Local files are read from their bytes on every call (no cache, so a replaced file is always
+re-read): JSON and JSON Lines (optionally gzipped) with the stdlib ``json`` module, CSV with the
+stdlib ``csv`` module (every cell a string as written; an empty cell is a missing value),
+Parquet with ``pyarrow.parquet`` (its own typed schema). A hub id goes through
+``datasets``, and the commit it was loaded at is recorded.
+"""
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,7 +21,7 @@ from typing import Any
 from harness.errors import RmevalError
 from harness.records import canonical_json
 
-_BUILDERS = {
+_FORMATS = {
     ".json": "json",
     ".jsonl": "json",
     ".json.gz": "json",
@@ -18,6 +29,9 @@ _BUILDERS = {
     ".parquet": "parquet",
     ".csv": "csv",
 }
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+
+Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -26,19 +40,27 @@ class DatasetInfo:
 
     path: str
     revision: str | None
+    """The commit the rows were loaded at when known, else the revision asked for."""
     split: str | None
     sha256: str
+    """Hash of the rows used (``rows_sha256``), computed from what was read this time."""
+    revision_requested: str | None = None
+    """The revision asked for (a branch such as ``main`` is not a pin)."""
+    revision_resolved: str | None = None
+    """The commit sha the hub rows were actually loaded at (None when unknown or local)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
             "revision": self.revision,
+            "revision_requested": self.revision_requested,
+            "revision_resolved": self.revision_resolved,
             "split": self.split,
             "sha256": self.sha256,
         }
 
 
-def rows_sha256(rows: list[dict[str, Any]]) -> str:
+def rows_sha256(rows: list[Row]) -> str:
     """Hash of the rows used, independent of file format and key order."""
     h = hashlib.sha256()
     for row in rows:
@@ -47,16 +69,60 @@ def rows_sha256(rows: list[dict[str, Any]]) -> str:
     return h.hexdigest()
 
 
-def _builder_for(path: Path) -> str:
-    name = path.name.lower()
-    for suffix, builder in sorted(_BUILDERS.items(), key=lambda kv: -len(kv[0])):
-        if name.endswith(suffix):
-            return builder
-    raise RmevalError(f"{path}: unknown file type; use .json, .jsonl, .jsonl.gz, .parquet or .csv.")
+def load_rows(
+    source: str,
+    *,
+    revision: str | None = None,
+    split: str | None = "train",
+    name: str | None = None,
+    limit: int | None = None,
+) -> tuple[list[Row], DatasetInfo]:
+    """Load rows from a local file/folder or a hub dataset id; return rows and provenance."""
+    if _looks_local(source):
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise RmevalError(
+                f"{source}: no such file or folder (looked in {Path.cwd()}); check the --data path."
+            )
+        rows = read_local_rows(path, split)[:limit]
+        return rows, DatasetInfo(str(path), None, None, rows_sha256(rows))
+    return _load_hub(source, revision=revision, split=split, name=name, limit=limit)
 
 
 def _looks_local(source: str) -> bool:
-    return source.startswith((".", "/", "~")) or Path(source).expanduser().exists()
+    """True for anything that cannot be a hub id (``name`` or ``owner/name``)."""
+    lowered = source.lower()
+    return (
+        source.startswith((".", "/", "~"))
+        or "\\" in source
+        or source.count("/") > 1
+        or lowered.endswith((*_FORMATS, ".gz"))
+        or Path(source).expanduser().exists()
+    )
+
+
+# -- local files ----------------------------------------------------------------------------
+
+
+def read_local_rows(path: Path, split: str | None = None) -> list[Row]:
+    """Every row of a local file, or of the data files of a folder, exactly as written."""
+    files = _local_files(path, split)
+    formats = {_format_of(p) for p in files}
+    if len(formats) > 1:
+        raise RmevalError(f"{path}: mixed file types in one folder; keep one format.")
+    reader = {"json": _json_rows, "csv": _csv_rows, "parquet": _parquet_rows}[formats.pop()]
+    rows: list[Row] = []
+    for file in files:
+        rows.extend(reader(file, _read_bytes(file)))
+    return _fill_missing_keys(rows)
+
+
+def _format_of(path: Path) -> str:
+    name = path.name.lower()
+    for suffix, fmt in sorted(_FORMATS.items(), key=lambda kv: -len(kv[0])):
+        if name.endswith(suffix):
+            return fmt
+    raise RmevalError(f"{path}: unknown file type; use .json, .jsonl, .jsonl.gz, .parquet or .csv.")
 
 
 def _local_files(path: Path, split: str | None) -> list[Path]:
@@ -67,95 +133,194 @@ def _local_files(path: Path, split: str | None) -> list[Path]:
         named = [p for p in files if p.name.split(".")[0] == split]
         if named:
             return named
-    data = [p for p in files if any(p.name.lower().endswith(s) for s in _BUILDERS)]
+    data = [p for p in files if any(p.name.lower().endswith(s) for s in _FORMATS)]
     if not data:
         raise RmevalError(f"{path}: no .json, .jsonl, .parquet or .csv files in this folder.")
     return data
 
 
-def load_rows(
-    source: str,
-    *,
-    revision: str | None = None,
-    split: str | None = "train",
-    name: str | None = None,
-    limit: int | None = None,
-) -> tuple[list[dict[str, Any]], DatasetInfo]:
-    """Load rows from a local file/folder or a hub dataset id; return rows and provenance.
+def _read_bytes(path: Path) -> bytes:
+    import gzip
+    import zlib
 
-    Local files are read with the matching `datasets` builder (json, parquet, csv); a hub id is
-    loaded with ``datasets.load_dataset(source, name, split=split, revision=revision)``.
-    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RmevalError(f"{path}: could not be read ({exc.strerror}).") from exc
+    if not path.name.lower().endswith(".gz"):
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise RmevalError(f"{path}: not a valid gzip file ({exc}); recompress it.") from exc
+
+
+def _decode(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise RmevalError(
+            f"{path}:{line}: byte {data[exc.start]:#04x} is not UTF-8; save the file as UTF-8."
+        ) from exc
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> Row:
+    out: Row = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _json_value(text: str) -> Any:
+    return json.loads(text, object_pairs_hook=_unique_keys)
+
+
+def _json_rows(path: Path, data: bytes) -> list[Row]:
+    """A JSON array of objects, or JSON Lines (one object per line); strings stay strings."""
+    text = _decode(path, data)
+    if text.lstrip().startswith("["):
+        return _json_array_rows(path, text)
+    rows = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = _json_value(line)
+        except _DuplicateKey as exc:
+            raise RmevalError(f"{path}:{lineno}: key '{exc}' appears twice; keep one.") from exc
+        except json.JSONDecodeError as exc:
+            hint = _one_object_hint(text) if lineno == 1 else "fix this line"
+            raise RmevalError(f"{path}:{lineno}: invalid JSON ({exc.msg}); {hint}.") from exc
+        if not isinstance(row, dict):
+            raise RmevalError(
+                f"{path}:{lineno}: a JSON {_kind(row)}, not an object; each line must be one row "
+                f"object."
+            )
+        rows.append(row)
+    return rows
+
+
+def _one_object_hint(text: str) -> str:
+    try:
+        _json_value(text)
+    except (json.JSONDecodeError, _DuplicateKey):
+        return "fix this line"
+    return (
+        "the file is one JSON value over several lines: write a JSON array of row objects, "
+        "or one row object per line"
+    )
+
+
+def _json_array_rows(path: Path, text: str) -> list[Row]:
+    try:
+        value = _json_value(text)
+    except _DuplicateKey as exc:
+        raise RmevalError(f"{path}: key '{exc}' appears twice in one row; keep one.") from exc
+    except json.JSONDecodeError as exc:
+        raise RmevalError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg}); fix this line.") from exc
+    if not isinstance(value, list):
+        raise RmevalError(f"{path}: a JSON {_kind(value)}, not an array of row objects.")
+    for i, item in enumerate(value, 1):
+        if not isinstance(item, dict):
+            raise RmevalError(
+                f"{path}: item {i} of the JSON array is a {_kind(item)}, not an object; "
+                f"each row must be a JSON object."
+            )
+    return value
+
+
+def _kind(value: Any) -> str:
+    kinds = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return kinds.get(type(value), "number")
+
+
+def _csv_rows(path: Path, data: bytes) -> list[Row]:
+    """CSV with a header row; every cell is the string in the file, an empty cell is None."""
+    csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))  # long responses are normal
+    reader = csv.reader(io.StringIO(_decode(path, data), newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            return []
+        if len(set(header)) != len(header):
+            raise RmevalError(f"{path}:1: the header names a column twice; rename one.")
+        rows = []
+        for cells in reader:
+            if not cells:
+                continue
+            if len(cells) != len(header):
+                raise RmevalError(
+                    f"{path}:{reader.line_num}: {len(cells)} cells but the header has "
+                    f"{len(header)}; quote cells that hold commas or line breaks."
+                )
+            rows.append({k: (v if v != "" else None) for k, v in zip(header, cells, strict=True)})
+    except csv.Error as exc:
+        raise RmevalError(
+            f"{path}:{reader.line_num}: CSV quoting error ({exc}); put a quote inside a quoted "
+            f'cell as "" and close every quote.'
+        ) from exc
+    return rows
+
+
+def _parquet_rows(path: Path, data: bytes) -> list[Row]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(pa.BufferReader(data)).to_pylist()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise RmevalError(f"{path}: not a readable Parquet file ({_first_line(exc)}).") from exc
+
+
+def _fill_missing_keys(rows: list[Row]) -> list[Row]:
+    """Give every row every column (a key absent from a row reads as None, as in a table)."""
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    if all(len(row) == len(columns) for row in rows):
+        return rows
+    return [{k: row.get(k) for k in columns} for row in rows]
+
+
+# -- hub datasets ---------------------------------------------------------------------------
+
+
+def _load_hub(
+    source: str, *, revision: str | None, split: str | None, name: str | None, limit: int | None
+) -> tuple[list[Row], DatasetInfo]:
+    """Rows of a hub dataset via `datasets`, with the commit sha it was loaded at."""
     import datasets
 
     datasets.disable_progress_bars()
-    if _looks_local(source):
-        path = Path(source).expanduser()
-        if not path.exists():
-            raise RmevalError(f"{source}: no such file or folder; check the --data path.")
-        files = _local_files(path, split)
-        builders = {_builder_for(p) for p in files}
-        if len(builders) > 1:
-            raise RmevalError(f"{source}: mixed file types in one folder; keep one format.")
-        builder = builders.pop()
-        try:
-            ds = datasets.load_dataset(builder, data_files=[str(p) for p in files], split="train")
-        except Exception as exc:  # datasets raises many types for malformed files
-            if builder != "json":
-                raise RmevalError(f"{source}: could not be read ({_first_line(exc)}).") from exc
-            # Arrow needs one type per column; stdlib JSON keeps mixed-type rows so that
-            # validation can name the offending row instead of failing on the whole file.
-            rows = _read_json_rows(files)[:limit]
-            return rows, DatasetInfo(str(path), None, None, rows_sha256(rows))
-        info_path, info_rev, info_split = str(path), None, None
-    else:
-        try:
-            ds = datasets.load_dataset(source, name, split=split, revision=revision)
-        except Exception as exc:
-            raise RmevalError(
-                f"{source}: could not load this hub dataset (revision {revision or 'latest'}, "
-                f"split {split}): {_first_line(exc)}. Without network access, pass a local copy "
-                f"with --data TASK=PATH."
-            ) from exc
-        info_path, info_rev, info_split = source, revision, split
+    try:
+        builder = datasets.load_dataset_builder(source, name, revision=revision)
+        builder.download_and_prepare()
+        ds = builder.as_dataset(split=split)
+    except Exception as exc:  # datasets raises many types for unreachable or missing data
+        raise RmevalError(
+            f"{source}: could not load this hub dataset (revision {revision or 'latest'}, "
+            f"split {split}): {_first_line(exc)}. Without network access, pass a local copy "
+            f"with --data TASK=PATH."
+        ) from exc
+    resolved = (
+        builder.hash if isinstance(builder.hash, str) and _COMMIT.match(builder.hash) else None
+    )
+    if revision and _COMMIT.match(revision) and resolved and resolved != revision:
+        raise RmevalError(
+            f"{source}: the copy available is at commit {resolved}, not the requested "
+            f"revision {revision}; load it once with network access, or pass a local copy "
+            f"with --data TASK=PATH."
+        )
     if limit is not None:
         ds = ds.select(range(min(limit, len(ds))))
     rows = ds.to_list()
-    return rows, DatasetInfo(info_path, info_rev, info_split, rows_sha256(rows))
-
-
-def _read_json_rows(files: list[Path]) -> list[dict[str, Any]]:
-    """Rows of JSON/JSONL files read with the stdlib; errors name the file and line."""
-    import gzip
-    import json
-
-    rows: list[dict[str, Any]] = []
-    for path in files:
-        opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(path, "rt", encoding="utf-8") as fh:
-            text = fh.read()
-        stripped = text.lstrip()
-        if stripped.startswith("["):
-            try:
-                rows.extend(json.loads(text))
-            except json.JSONDecodeError as exc:
-                raise RmevalError(
-                    f"{path}: invalid JSON at line {exc.lineno} ({exc.msg})."
-                ) from exc
-            continue
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise RmevalError(
-                    f"{path}:{lineno}: invalid JSON ({exc.msg}); fix this line."
-                ) from exc
-            if not isinstance(row, dict):
-                raise RmevalError(f"{path}:{lineno}: each line must be a JSON object.")
-            rows.append(row)
-    return rows
+    info = DatasetInfo(source, resolved or revision, split, rows_sha256(rows), revision, resolved)
+    return rows, info
 
 
 def _first_line(exc: BaseException) -> str:

@@ -12,13 +12,16 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from harness.adapters.hub import remembered_hashes
 from harness.cache import ScoreCache
 from harness.records import Score
+from harness.scoring import ScoringStats
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +110,10 @@ def _agreed_budget(model: Any, main: ScoreCache, batch_tokens: int | None) -> in
     return int(t.item())
 
 
-def _score_shard(model: Any, tasks: Sequence[Any], main: ScoreCache, opts: Any) -> int:
-    """Score this rank's batches into its own file; returns the agreed budget."""
+def _score_shard(
+    model: Any, tasks: Sequence[Any], main: ScoreCache, opts: Any
+) -> tuple[int, ScoringStats]:
+    """Score this rank's batches into its own file; returns the agreed budget and its stats."""
     import torch.distributed as dist
 
     from harness.scoring import score_requests
@@ -129,7 +134,26 @@ def _score_shard(model: Any, tasks: Sequence[Any], main: ScoreCache, opts: Any) 
     finally:
         own.close()
     log.info("rank %d/%d scored %d texts in %.1f s", rank, world, stats.scored, stats.seconds)
-    return budget
+    return budget, stats
+
+
+def _gathered_stats(stats: ScoringStats, seconds: float) -> ScoringStats | None:
+    """On rank 0, the pass of all ranks together: every rank's newly scored texts and the
+    wall time until the slowest rank finished; None on the other ranks."""
+    import torch.distributed as dist
+
+    parts: list[Any] | None = [None] * dist.get_world_size() if dist.get_rank() == 0 else None
+    mine = (sorted(stats.scored_keys), stats.scored, stats.tokens)
+    dist.gather_object(mine, parts, dst=0)
+    if parts is None:
+        return None
+    total = ScoringStats(requested=stats.requested, seconds=seconds)
+    for keys, scored, tokens in parts:
+        total.scored_keys.update(keys)
+        total.scored += scored
+        total.tokens += tokens
+    total.cached = total.requested - len(total.scored_keys)
+    return total
 
 
 def run_distributed(opts: Any) -> list[Path]:
@@ -138,7 +162,9 @@ def run_distributed(opts: Any) -> list[Path]:
     import torch.distributed as dist
 
     from harness import runner
+    from harness.results import check_writable
 
+    check_writable(opts.output_dir)  # every rank, before the group forms: none waits forever
     rank, world, local = launch_env()
     use_nccl = torch.cuda.is_available() and opts.model_args.get("device") != "cpu"
     timeout = timedelta(minutes=float(os.environ.get("RMEVAL_DIST_TIMEOUT_MIN", "60")))
@@ -154,15 +180,18 @@ def run_distributed(opts: Any) -> list[Path]:
             t.examples()
         written: list[Path] = []
         for spec in opts.models:
-            model = runner.build_model(spec, _rank_model_args(opts.model_args, local))
-            budget = _score_shard(model, tasks, main, opts)
+            with remembered_hashes(main):  # a second run does not re-read the weights
+                model = runner.build_model(spec, _rank_model_args(opts.model_args, local))
+            t0 = time.perf_counter()
+            budget, stats = _score_shard(model, tasks, main, opts)
             dist.barrier()
+            scored = _gathered_stats(stats, time.perf_counter() - t0)
             if rank == 0:
                 parts = [rank_cache_path(opts.cache_dir, r) for r in range(world)]
                 merge_caches(main.path, parts)
                 if not opts.batch_tokens:
                     main.put_blob("batch_tokens", model.fingerprint(), str(budget))
-                written.extend(runner.evaluate_model(model, tasks, main, opts))
+                written.extend(runner.evaluate_model(model, tasks, main, opts, scored))
             dist.barrier()
         return written
     finally:

@@ -111,15 +111,20 @@ class Score:
 
     @classmethod
     def from_json(cls, text: str) -> Score:
-        """Inverse of :meth:`to_json`."""
-        d = json.loads(text)
-        attrs = d.get("a")
-        return cls(
-            value=_decode_float(d["v"]),
-            n_tokens=int(d.get("n", 0)),
-            truncated=bool(d.get("t", False)),
-            attributes=None if attrs is None else {k: _decode_float(v) for k, v in attrs.items()},
-        )
+        """Inverse of :meth:`to_json`; ValueError when ``text`` is not such an encoding."""
+        try:
+            d = json.loads(text)
+            attrs = d.get("a")
+            return cls(
+                value=_decode_float(d["v"]),
+                n_tokens=int(d.get("n", 0)),
+                truncated=bool(d.get("t", False)),
+                attributes=None
+                if attrs is None
+                else {str(k): _decode_float(v) for k, v in attrs.items()},
+            )
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ValueError(f"{type(exc).__name__}: {exc}") from None
 
 
 def _encode_float(x: float) -> float | str:

@@ -1,13 +1,20 @@
-"""Result files: ``<out>/<model-slug>/<task>.json`` and ``.samples.jsonl``, written atomically."""
+"""Result files: ``<out>/<model-folder>/<task>.json`` and ``.samples.jsonl``, written atomically.
+
+A result's identity is (model fingerprint, task, dataset sha256); it is stored in the file and
+decides whether a rerun may replace it. The result records the sha256 of its samples file, so a
+reader can tell a matching pair from one left half-replaced by a kill.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import math
 import os
 import re
+import secrets
 import subprocess
-import tempfile
 from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
@@ -16,28 +23,74 @@ from typing import Any
 from harness.errors import RmevalError
 from harness.records import ExampleResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: adds ``identity`` and ``samples`` {path, sha256, lines}; per-task throughput."""
+READABLE_SCHEMAS = (2,)
+"""Versions readers accept: version 1 files carry no samples checksum, so they are refused."""
+STATUS_COMPLETE = "complete"
+MAX_SLUG = 100
+"""Longest readable part of a folder name (a hash is added when the name is cut)."""
+SHORT_HASH = 8
 _SLUG_BAD = re.compile(r"[^A-Za-z0-9._-]+")
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_TYPE = re.compile(r"[a-z0-9-]+")
+_RERUN = "rerun the same `rmeval run` command to rewrite it"
 
 
 def model_slug(spec: str) -> str:
-    """A folder name for a model spec that cannot escape the output folder.
+    """A file or folder name that cannot escape its folder (lossy: see :func:`folder_name`).
 
-    ``hf:./runs/../my-rm`` -> ``hf__runs_.._my-rm`` is not allowed to stay ``..``: every run of
-    characters outside ``[A-Za-z0-9._-]`` becomes ``_``, leading dots are dropped, and the result
-    is never empty, ``.`` or ``..``.
+    Every run of characters outside ``[A-Za-z0-9._-]`` becomes ``_``, runs of dots become ``_``,
+    leading dots are dropped, and the result is never empty, ``.`` or ``..``.
     """
     slug = _SLUG_BAD.sub("_", spec).strip("_")
     slug = re.sub(r"\.{2,}", "_", slug).lstrip(".")
     return slug[:120] or "model"
 
 
-def result_dir(output_dir: str | Path, spec: str) -> Path:
-    """The model's result folder, checked to lie inside ``output_dir``."""
+def exact_spec(spec: str) -> str:
+    """The spec with a local model path made absolute (``hf:./final`` differs by directory)."""
+    kind, sep, ident = spec.partition(":")
+    if not sep or not ident:
+        return spec
+    path = Path(ident).expanduser()
+    if ident.startswith(("/", "./", "../", "~")) or path.exists():
+        return f"{kind}:{os.path.abspath(path)}"  # symlinks kept: two paths, two specs
+    return spec
+
+
+def _readable(label: str) -> str | None:
+    """``label`` as a folder name when it maps to one without loss, else None."""
+    kind, sep, ident = label.partition(":")
+    if not sep:
+        return label if _PLAIN.fullmatch(label) else None
+    return f"{kind}_{ident}" if _TYPE.fullmatch(kind) and _PLAIN.fullmatch(ident) else None
+
+
+def folder_name(label: str, spec: str | None = None) -> str:
+    """The result folder name of a run label (a model spec, maybe with an args hash, or --name).
+
+    It stays readable when the label maps to it without loss (``length``, ``embed:all-MiniLM-L6-v2``
+    -> ``embed_all-MiniLM-L6-v2``); otherwise (characters replaced, name cut, or a local path,
+    whose meaning depends on the directory) it gets ``-<8 hex>`` of the exact label, so two
+    models never share a folder. ``spec`` is the model spec the label starts with, if any.
+    """
+    readable = _readable(label)
+    exact = label
+    if spec and label.startswith(spec) and exact_spec(spec) != spec:
+        exact, readable = exact_spec(spec) + label[len(spec) :], None
+    if readable is not None and len(readable) <= MAX_SLUG:
+        return readable
+    digest = hashlib.sha256(exact.encode("utf-8")).hexdigest()[:SHORT_HASH]
+    return f"{model_slug(label)[:MAX_SLUG].rstrip('._-') or 'model'}-{digest}"
+
+
+def result_dir(output_dir: str | Path, label: str, spec: str | None = None) -> Path:
+    """The run's result folder (see :func:`folder_name`), checked to lie inside ``output_dir``."""
     root = Path(output_dir).resolve()
-    folder = (root / model_slug(spec)).resolve()
+    folder = (root / folder_name(label, spec)).resolve()
     if root != folder.parent:
-        raise RmevalError(f"model spec '{spec}' maps outside {root}; rename the model.")
+        raise RmevalError(f"model '{label}' maps outside {root}; pass --name NAME.")
     return folder
 
 
@@ -69,20 +122,59 @@ def _strict(obj: Any) -> Any:
     return obj
 
 
+def write_failed(path: Path, exc: OSError) -> RmevalError:
+    """One sentence for an OSError while writing ``path`` (full disk, no permission, ...)."""
+    reason = exc.strerror or type(exc).__name__
+    return RmevalError(
+        f"cannot write {path}: {reason}; free space or fix the folder's permissions (or pass "
+        "another --output-dir), then run the same command again: computed scores are cached."
+    )
+
+
 def atomic_write(path: Path, lines: Iterable[str]) -> None:
-    """Write text to a temp file in the same folder, fsync, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write text to a temp file in the same folder, fsync, then rename over ``path``.
+
+    The file gets the user's umask (mode 0666 minus umask). An OSError becomes one RmevalError
+    sentence naming ``path``; the temp file is removed and ``path`` is left as it was.
+    """
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             for line in lines:
                 fh.write(line)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise write_failed(path, exc) from exc
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def check_writable(folder: str | Path) -> None:
+    """Prove a file can be written in ``folder`` (before any model loads), leaving no trace:
+    missing folders are created for the probe and removed again."""
+    path = Path(folder)
+    created = [p for p in (path, *path.parents) if not p.exists()]
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".rmeval-write-test.{secrets.token_hex(4)}"
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise RmevalError(
+            f"output folder {path} is not writable ({reason}); fix its permissions or pass "
+            "another --output-dir."
+        ) from exc
+    finally:
+        for p in created:
+            with contextlib.suppress(OSError):
+                p.rmdir()
 
 
 def dumps(obj: Any) -> str:
@@ -90,11 +182,75 @@ def dumps(obj: Any) -> str:
     return json.dumps(_strict(obj), ensure_ascii=False, allow_nan=False, indent=1, sort_keys=False)
 
 
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def samples_record(samples_path: Path) -> dict[str, Any]:
+    """The result file's ``samples`` block for a written samples file."""
+    with samples_path.open("rb") as fh:
+        lines = sum(1 for _ in fh)
+    return {"path": samples_path.name, "sha256": file_sha256(samples_path), "lines": lines}
+
+
+def identity(result: dict[str, Any]) -> dict[str, Any]:
+    """(model fingerprint, task, dataset sha256) of a result record (older files included)."""
+    if isinstance(result.get("identity"), dict):
+        return result["identity"]
+    model, task = result.get("model") or {}, result.get("task") or {}
+    return {
+        "model_fingerprint": model.get("fingerprint"),
+        "task": task.get("name"),
+        "dataset_sha256": (task.get("dataset") or {}).get("sha256"),
+    }
+
+
+def task_file_stem(task_name: str) -> str:
+    """The file name stem of a task's result and samples files."""
+    return model_slug(task_name)
+
+
+def check_identity(folder: Path, record: dict[str, Any], label: str) -> None:
+    """Refuse to overwrite ``folder/<task>.json`` when it holds a result of another identity."""
+    path = folder / f"{task_file_stem(record['task'])}.json"
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError, ValueError):
+        old = None
+    if isinstance(old, dict) and identity(old) == record:
+        return
+    what = _difference(old, record)
+    raise RmevalError(
+        f"{path} already holds a result of {what}; to keep both, pass --name NAME (a new folder "
+        f"for '{label}') or --output-dir DIR, or delete that file to replace it."
+    )
+
+
+def _difference(old: Any, new: dict[str, Any]) -> str:
+    if not isinstance(old, dict):
+        return "unknown identity (it is not a readable result file)"
+    ident = identity(old)
+    if ident.get("model_fingerprint") != new["model_fingerprint"]:
+        spec = (old.get("model") or {}).get("spec")
+        return f"another model ({spec!r}, fingerprint {str(ident.get('model_fingerprint'))[:12]})"
+    if ident.get("dataset_sha256") != new["dataset_sha256"]:
+        return f"other data (dataset sha256 {str(ident.get('dataset_sha256'))[:12]})"
+    return f"another task ({ident.get('task')!r})"
+
+
 def write_result(
     folder: Path, task_name: str, result: dict[str, Any], samples: Sequence[ExampleResult]
 ) -> tuple[Path, Path]:
-    """Write samples first, then the result file, both atomically; return their paths."""
-    safe = model_slug(task_name)
+    """Write samples first, then the result file (with the samples' sha256), both atomically;
+    return their paths. A kill between the two leaves a pair that :func:`check_result` refuses."""
+    safe = task_file_stem(task_name)
     samples_path = folder / f"{safe}.samples.jsonl"
     result_path = folder / f"{safe}.json"
     atomic_write(
@@ -104,5 +260,45 @@ def write_result(
             for s in samples
         ),
     )
-    atomic_write(result_path, [dumps(result) + "\n"])
+    try:
+        record = samples_record(samples_path)
+    except OSError as exc:
+        raise write_failed(samples_path, exc) from exc
+    atomic_write(result_path, [dumps({**result, "samples": record}) + "\n"])
     return result_path, samples_path
+
+
+def check_result(result_path: Path, data: dict[str, Any]) -> Path:
+    """Verify a loaded result: readable schema, status complete, and the samples file beside it
+    with the recorded sha256. Returns the samples path; raises a one-sentence RmevalError."""
+    version = data.get("schema_version")
+    if version not in READABLE_SCHEMAS:
+        raise RmevalError(
+            f"{result_path}: schema_version {version!r} is not readable by this rmeval (it reads "
+            f"{', '.join(map(str, READABLE_SCHEMAS))}); {_RERUN}."
+        )
+    status = data.get("status")
+    if status != STATUS_COMPLETE:
+        raise RmevalError(f"{result_path}: status is {status!r}, not 'complete'; {_RERUN}.")
+    record = data.get("samples")
+    name = record.get("path") if isinstance(record, dict) else None
+    if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
+        raise RmevalError(f"{result_path}: no valid samples record (path, sha256); {_RERUN}.")
+    samples_path = result_path.parent / name
+    try:
+        actual = file_sha256(samples_path)
+    except FileNotFoundError as exc:
+        raise RmevalError(
+            f"{result_path}: its samples file {samples_path} is missing; {_RERUN}."
+        ) from exc
+    except OSError as exc:
+        raise RmevalError(
+            f"{result_path}: cannot read its samples file {samples_path} ({exc.strerror}); "
+            "fix its permissions."
+        ) from exc
+    if actual != record.get("sha256"):
+        raise RmevalError(
+            f"{result_path}: its samples file {samples_path} does not match the sha256 recorded "
+            f"in it (the pair was left half-written, e.g. by a kill); {_RERUN}."
+        )
+    return samples_path

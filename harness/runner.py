@@ -12,11 +12,19 @@ from typing import Any
 
 from harness import __version__
 from harness.adapters.base import RewardModel, parse_model_args, split_spec
+from harness.adapters.hub import remembered_hashes
 from harness.cache import ScoreCache
 from harness.errors import RmevalError
 from harness.plugins import load_tasks, model_class, model_names
-from harness.records import ExampleResult
-from harness.results import SCHEMA_VERSION, git_commit, result_dir, write_result
+from harness.results import (
+    SCHEMA_VERSION,
+    STATUS_COMPLETE,
+    check_identity,
+    check_writable,
+    git_commit,
+    result_dir,
+    write_result,
+)
 from harness.scoring import ScoringStats, score_requests
 from harness.task import RunContext, Task
 
@@ -44,35 +52,43 @@ class RunOptions:
     """Result folder name for a single model (default: the spec, plus a hash of its args)."""
 
 
-_RUNTIME_ARGS = {
-    "device",
-    "batch_size",
-    "trust_remote_code",
-    "allow_unsafe_weights",
-    "timeout",
-    "retries",
-}
-
-
-def run_label(spec: str, model_args: dict[str, Any]) -> str:
-    """Spec plus a short hash of the output-changing model args, so that e.g. ``dpo:X`` with
-    ``ref=A`` and with ``ref_free=norm`` land in different result folders."""
-    relevant = {k: v for k, v in model_args.items() if k not in _RUNTIME_ARGS}
+def run_label(model: RewardModel) -> str:
+    """Spec plus a short hash of the model's output-changing arguments (as the adapter declares
+    them: the same decision as its fingerprint), so that e.g. ``dpo:X`` with ``ref=A`` and with
+    ``ref_free=norm`` land in different result folders while ``pack=false`` does not."""
+    relevant = model.output_arguments(model.args)
     if not relevant:
-        return spec
+        return model.spec
     from harness.records import canonical_json, sha256_text
 
-    return f"{spec}-{sha256_text(canonical_json(relevant))[:8]}"
+    return f"{model.spec}-{sha256_text(canonical_json(relevant))[:8]}"
 
 
 def _parse_spec(spec: str) -> tuple[str, str]:
     return (spec, "") if ":" not in spec and spec in model_names() else split_spec(spec)
 
 
-def build_model(spec: str, args: dict[str, Any]) -> RewardModel:
-    """An adapter from ``TYPE:ID`` (or a bare registered type, or a bare id meaning ``hf``)."""
+def build_model(spec: str, args: dict[str, Any], others: Sequence[str] = ()) -> RewardModel:
+    """An adapter from ``TYPE:ID`` (or a bare registered type, or a bare id meaning ``hf``).
+
+    Unknown ``args`` are refused by the adapter. With ``others`` (the other models of the same
+    run, which get the same ``--model-args``), each model takes the keys it declares and a key
+    that no model takes is refused."""
     kind, ident = _parse_spec(spec)
-    return model_class(kind)(ident, **args)
+    cls = model_class(kind)
+    takes = [k for k in args if _takes(cls, k, args)]
+    for key in set(args) - set(takes):
+        if not (others or key == "device"):  # --device is harmless where there is none
+            cls.check_arguments(args)  # raises with a did-you-mean
+        if others and not any(_takes(model_class(_parse_spec(o)[0]), key, args) for o in others):
+            cls.check_arguments({key: args[key]})
+    return cls(ident, **{k: args[k] for k in takes})
+
+
+def _takes(cls: Any, key: str, args: dict[str, Any]) -> bool:
+    """Whether adapter class ``cls`` accepts the ``--model-args`` key ``key``."""
+    declared = cls.declared()
+    return declared is None or key in declared or key in cls.extra_argument_names(args)
 
 
 def build_tasks(names: Sequence[str], opts: RunOptions) -> list[Task]:
@@ -124,25 +140,86 @@ def _check_task_args(task_args: dict[str, Any], tasks: Sequence[Task]) -> None:
 
 
 def evaluate_model(
-    model: RewardModel, tasks: Sequence[Task], cache: ScoreCache, opts: RunOptions
+    model: RewardModel,
+    tasks: Sequence[Task],
+    cache: ScoreCache,
+    opts: RunOptions,
+    scored: ScoringStats | None = None,
 ) -> list[Path]:
-    """Score every task's requests once (shared across tasks), then evaluate and write results."""
+    """Score every task's requests once (shared across tasks), then evaluate and write results.
+
+    ``scored`` describes a scoring pass done elsewhere (data-parallel ranks); the scores are
+    then all in ``cache``. A task's result file of another identity is refused before scoring.
+    """
     started = datetime.now(timezone.utc)
-    t0 = time.perf_counter()
+    label = opts.name or run_label(model)
+    folder = result_dir(opts.output_dir, label, None if opts.name else model.spec)
+    for task in tasks:
+        task.examples()  # loads the rows: the identity holds their sha256
+        check_identity(folder, result_identity(model, task), label)
     requests = [r for t in tasks for r in t.all_requests()]
     n_examples = sum(len(t.examples()) for t in tasks if t.needs_scores)
     scores, stats = _scores(model, requests, cache, opts, n_examples / max(len(requests), 1))
-    folder = result_dir(opts.output_dir, opts.name or run_label(model.spec, opts.model_args))
+    stats = scored or stats
+    shares = TaskShares(tasks, scores, stats)
     written = []
     for task in tasks:
+        t0 = time.perf_counter()
         ctx = RunContext(scores=scores, model=model, cache=cache, seed=opts.seed)
         samples = task.run(ctx)
         aggregate = task.aggregate(samples, seed=opts.seed)
-        result = _result_record(
-            model, task, aggregate, samples, stats, started, time.perf_counter() - t0
-        )
+        timing = shares.timing(task, len(samples), time.perf_counter() - t0)
+        result = _result_record(model, task, aggregate, started, timing)
         written.extend(write_result(folder, task.name, result, samples))
     return written
+
+
+def result_identity(model: RewardModel, task: Task) -> dict[str, Any]:
+    """What a result file belongs to: (model fingerprint, task, dataset sha256)."""
+    return {
+        "model_fingerprint": model.fingerprint(),
+        "task": task.name,
+        "dataset_sha256": task.dataset.sha256 if task.dataset else None,
+    }
+
+
+class TaskShares:
+    """Splits one shared scoring pass between the tasks that asked for its texts.
+
+    A text scored in this pass costs time in proportion to its tokens; a text several tasks
+    share is split between them, so the tasks' scoring times add up to the pass's time.
+    """
+
+    def __init__(self, tasks: Sequence[Task], scores: dict[str, Any], stats: ScoringStats):
+        self.keys = {t.name: {r.key for r in t.all_requests()} for t in tasks}
+        self.users: dict[str, int] = {}
+        for keys in self.keys.values():
+            for k in keys & stats.scored_keys:
+                self.users[k] = self.users.get(k, 0) + 1
+        self.weight = {k: max(scores[k].n_tokens, 1) for k in self.users}
+        self.total = sum(self.weight.values())
+        self.stats = stats
+
+    def timing(self, task: Task, n_examples: int, eval_seconds: float) -> dict[str, Any]:
+        """``duration_s`` and ``throughput`` of one task."""
+        keys = self.keys[task.name]
+        fresh = keys & self.users.keys()
+        share = sum(self.weight[k] / self.users[k] for k in fresh)
+        seconds = self.stats.seconds * share / self.total if self.total else 0.0
+        rate = seconds > 0 and bool(fresh)
+        return {
+            "duration_s": round(seconds + eval_seconds, 3),
+            "throughput": {
+                # examples' worth of the texts scored now, per second of scoring them
+                "examples_per_s": round(n_examples * len(fresh) / len(keys) / seconds, 3)
+                if rate
+                else None,
+                "tokens_per_s": round(share / seconds, 1) if rate else None,
+                "texts_scored": len(fresh),
+                "texts_cached": len(keys) - len(fresh),
+                "scoring_s": round(seconds, 3),
+            },
+        }
 
 
 def _scores(
@@ -173,33 +250,21 @@ def _scores(
 
 
 def _result_record(
-    model: RewardModel,
-    task: Task,
-    aggregate: Any,
-    samples: list[ExampleResult],
-    stats: ScoringStats,
-    started: datetime,
-    duration: float,
+    model: RewardModel, task: Task, aggregate: Any, started: datetime, timing: dict[str, Any]
 ) -> dict[str, Any]:
-    seconds = stats.seconds or None
     return {
         "schema_version": SCHEMA_VERSION,
         "harness": {"version": __version__, "git_commit": git_commit()},
+        "identity": result_identity(model, task),
         "model": model.describe(),
         "task": task.describe(),
         "metrics": {k: v.to_dict() for k, v in aggregate.metrics.items()},
         "by_subset": aggregate.by_subset,
         "counts": aggregate.counts,
         "tables": aggregate.tables,
-        "status": "complete",
+        "status": STATUS_COMPLETE,
         "started_at": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "duration_s": round(duration, 3),
-        "throughput": {
-            "examples_per_s": round(len(samples) / seconds, 3) if seconds else None,
-            "tokens_per_s": round(stats.tokens / seconds, 1) if seconds else None,
-            "texts_scored": stats.scored,
-            "texts_cached": stats.cached,
-        },
+        **timing,
     }
 
 
@@ -220,9 +285,12 @@ def run(opts: RunOptions) -> list[Path]:
         tasks = build_tasks(opts.tasks, opts)
         for t in tasks:
             t.examples()  # validate every task's data before any model loads
+        check_writable(opts.output_dir)
         written: list[Path] = []
         for spec in opts.models:
-            model = build_model(spec, dict(opts.model_args))
+            with remembered_hashes(cache):  # a second run does not re-read the weights
+                others = [o for o in opts.models if o != spec]
+                model = build_model(spec, dict(opts.model_args), others)
             written.extend(evaluate_model(model, tasks, cache, opts))
         return written
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from harness.adapters.base import Encoded, RewardModel
@@ -22,10 +22,17 @@ class ScoringStats:
     """What one scoring pass did (for throughput and the closing log line)."""
 
     requested: int = 0
+    """Unique texts asked for."""
     cached: int = 0
+    """Of those, found in the cache before the pass."""
     scored: int = 0
+    """Texts forwarded (a batch with one missing text recomputes its cached ones too)."""
     tokens: int = 0
+    """Tokens forwarded."""
     seconds: float = 0.0
+    """Wall time of the forward passes."""
+    scored_keys: set[str] = field(default_factory=set)
+    """Keys of the texts whose scores this pass added to the cache (not cached before)."""
 
 
 def unique_requests(requests: Sequence[ScoreRequest]) -> list[ScoreRequest]:
@@ -201,6 +208,7 @@ def score_requests(
             fresh = [(keys[j], s) for j, s in zip(idx, scores) if keys[j] not in found]
             cache.put_many(fingerprint, fresh)
             found.update(fresh)
+            stats.scored_keys.update(k for k, _ in fresh)
             n_tok = sum(e.n_tokens for e in batch)
             stats.scored += len(batch)
             stats.tokens += n_tok

@@ -46,6 +46,13 @@ class Task(ABC):
     needs_scores: ClassVar[bool] = True
     """False for tasks that use another model capability only (e.g. hidden states)."""
     allow_empty_responses: ClassVar[bool] = False
+    samples_view: ClassVar[dict[str, Any] | None] = None
+    """How readers rank this task's sample lines as mistakes (the leaderboard's hardest
+    examples), written into the result's ``task`` block: ``{"wrong": "credit<1" | "credit>0" |
+    "margin>=0", "margin": "best_rejected_minus_worst_chosen" | "best_key_minus_wrong" |
+    "best_key_minus_threshold" | "predicted_minus_label", "candidates": "chosen/rejected" |
+    "correct/wrong/keys" | "class probabilities", "n_chosen": int or a line's field name,
+    "threshold": number}``; None when no line can be called wrong (no panel is shown)."""
 
     def __init__(
         self,
@@ -133,4 +140,9 @@ class Task(ABC):
             "dataset": self.dataset.to_dict() if self.dataset else None,
             "main_score": self.main_score,
             "higher_is_better": self.higher_is_better,
+            "samples_view": self.describe_samples(),
         }
+
+    def describe_samples(self) -> dict[str, Any] | None:
+        """The ``samples_view`` of this run (tasks whose lines depend on a mode override it)."""
+        return self.samples_view

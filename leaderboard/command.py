@@ -17,6 +17,12 @@ def add_board_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     )
     parser.add_argument("--results", type=Path, default=Path("results"), help="results folder")
     parser.add_argument("--out", type=Path, default=Path("site"), help="output folder")
+    parser.add_argument(
+        "--skip-unfinished",
+        action="store_true",
+        help="leave out (and list on the page) results that are not complete or whose samples "
+        "file does not match, instead of refusing to build",
+    )
     parser.set_defaults(func=board_main)
     return parser
 
@@ -25,7 +31,10 @@ def board_main(args: argparse.Namespace) -> int:
     """Build the site; RmevalError propagates for the CLI to print (one sentence, exit 2)."""
     from leaderboard.site import build_site
 
-    written = build_site(args.results, args.out)
+    def warn(sentence: str) -> None:
+        print(f"rmeval board: left out: {sentence}", file=sys.stderr)
+
+    written = build_site(args.results, args.out, skip_unfinished=args.skip_unfinished, warn=warn)
     print(f"wrote {len(written)} files to {args.out} (open {args.out / 'index.html'})",
           file=sys.stderr)  # fmt: skip
     return 0

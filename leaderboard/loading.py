@@ -13,20 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import RmevalError
+from harness.results import check_result
+from leaderboard.samples import SampleView, parse_view
+from leaderboard.schema import Fields, validate_result
 
-SCHEMA_VERSION = 1
 SHORT_HASH = 8
 COMPARE_DIR = "compare"
 NOT_RUNS = {COMPARE_DIR, "bench"}
 """Folders of results/ that hold no per-model runs (distance matrices, benchmarks)."""
-_REQUIRED = (
-    ("schema_version",),
-    ("model", "spec"),
-    ("task", "name"),
-    ("task", "main_score"),
-    ("task", "dataset", "sha256"),
-    ("metrics",),
-)
 
 
 @dataclass(frozen=True)
@@ -41,6 +35,10 @@ class Run:
     """The result file it came from."""
     data: dict[str, Any]
     """The parsed result file."""
+    samples: Path
+    """Its samples file, checked against the sha256 the result records."""
+    view: SampleView | None = None
+    """How the task's sample lines are read (None: the task declares no hardest examples)."""
 
     @property
     def task(self) -> str:
@@ -52,11 +50,6 @@ class Run:
         """sha256 of the rows the task used."""
         return self.data["task"]["dataset"]["sha256"]
 
-    @property
-    def samples_path(self) -> Path:
-        """The per-example samples file beside the result file (may not exist)."""
-        return self.path.with_name(self.path.name[: -len(".json")] + ".samples.jsonl")
-
 
 @dataclass
 class Results:
@@ -66,7 +59,7 @@ class Results:
     compare: dict[str, Any] | None = None
     """``results/compare/starc.json`` when present."""
     skipped: list[str] = field(default_factory=list)
-    """One sentence per result file left out (e.g. a run that did not complete)."""
+    """One sentence per result file left out (only when asked to skip unfinished results)."""
 
 
 def _reject_constant(name: str) -> float:
@@ -84,37 +77,6 @@ def read_json(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise RmevalError(f"{path}: expected a JSON object at the top level; regenerate it.")
     return data
-
-
-def _get(data: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    cur: Any = data
-    for key in keys:
-        if not isinstance(cur, dict) or key not in cur or cur[key] is None:
-            return None
-        cur = cur[key]
-    return cur
-
-
-def validate_run(path: Path, data: dict[str, Any]) -> None:
-    """Check the schema version, the required fields and the main score of one result file."""
-    for keys in _REQUIRED:
-        if _get(data, keys) is None:
-            raise RmevalError(
-                f"{path}: required field {'.'.join(keys)} is missing; "
-                "regenerate the file with `rmeval run`."
-            )
-    if data["schema_version"] != SCHEMA_VERSION:
-        raise RmevalError(
-            f"{path}: schema_version {data['schema_version']!r} is not supported "
-            f"(this leaderboard reads {SCHEMA_VERSION}); rebuild with a matching rmeval."
-        )
-    main = data["task"]["main_score"]
-    metric = _get(data, ("metrics", main))
-    if not isinstance(metric, dict) or "value" not in metric:
-        raise RmevalError(
-            f"{path}: metrics has no entry for the main score {main!r}; "
-            "regenerate the file with `rmeval run`."
-        )
 
 
 def _result_paths(results_dir: Path) -> list[Path]:
@@ -139,30 +101,43 @@ def _task_keys(found: list[tuple[Path, str, dict[str, Any]]]) -> dict[tuple[str,
     return keys
 
 
-def load_results(results_dir: Path) -> Results:
-    """Read and validate ``results_dir/<model-slug>/<task>.json`` (+ ``compare/starc.json``)."""
+def load_results(results_dir: Path, skip_unfinished: bool = False) -> Results:
+    """Read and validate ``results_dir/<model-slug>/<task>.json`` (+ ``compare/starc.json``).
+
+    A result that is not complete or whose samples file does not match is refused, or, with
+    ``skip_unfinished``, left out and listed in ``Results.skipped``.
+    """
     if not results_dir.is_dir():
         raise RmevalError(
             f"{results_dir}: no such results folder; run `rmeval run` first or pass --results."
         )
-    found: list[tuple[Path, str, dict[str, Any]]] = []
+    found: list[tuple[Path, str, dict[str, Any], Path]] = []
     skipped: list[str] = []
     for path in _result_paths(results_dir):
         data = read_json(path)
-        validate_run(path, data)
-        slug = path.parent.relative_to(results_dir).as_posix()
-        if data.get("status", "complete") != "complete":
-            skipped.append(f"{slug}/{path.name}: status is {data.get('status')!r}, not complete.")
+        try:
+            samples = check_result(path, data)
+        except RmevalError as exc:
+            if not skip_unfinished:
+                raise
+            skipped.append(str(exc))
             continue
-        found.append((path, slug, data))
+        validate_result(path, data)
+        slug = path.parent.relative_to(results_dir).as_posix()
+        found.append((path, slug, data, samples))
     if not found:
         raise RmevalError(
             f"{results_dir}: no complete result files (<model>/<task>.json) found; "
             "run `rmeval run` first or pass --results."
         )
-    keys = _task_keys(found)
+    return Results(runs=_runs(found), compare=_load_compare(results_dir), skipped=skipped)
+
+
+def _runs(found: list[tuple[Path, str, dict[str, Any], Path]]) -> list[Run]:
+    """One run per file; a model with two results for one task (and data) is refused."""
+    keys = _task_keys([(p, s, d) for p, s, d, _ in found])
     runs, seen = [], {}
-    for path, slug, data in found:
+    for path, slug, data, samples in found:
         key = keys[(data["task"]["name"], data["task"]["dataset"]["sha256"])]
         if (slug, key) in seen:
             raise RmevalError(
@@ -170,29 +145,22 @@ def load_results(results_dir: Path) -> Results:
                 f"{seen[(slug, key)]}; remove one of the two files."
             )
         seen[(slug, key)] = path
-        runs.append(Run(slug=slug, task_key=key, path=path, data=data))
-    return Results(runs=runs, compare=_load_compare(results_dir), skipped=skipped)
+        view = parse_view(path, data["task"].get("samples_view"))
+        runs.append(Run(slug=slug, task_key=key, path=path, data=data, samples=samples, view=view))
+    return runs
 
 
 def _load_compare(results_dir: Path) -> dict[str, Any] | None:
+    """``compare/starc.json``: model slugs and square distance matrices over them."""
     path = results_dir / COMPARE_DIR / "starc.json"
     if not path.is_file():
         return None
     data = read_json(path)
+    f = Fields(path, "regenerate it with `rmeval compare`")
     models = data.get("models")
-    if not isinstance(models, list) or not models:
-        raise RmevalError(f"{path}: field models must be a non-empty list of model slugs.")
+    if not isinstance(models, list) or not models or not all(isinstance(m, str) for m in models):
+        f.fail("models", "must be a non-empty list of model slugs")
     for name in ("starc", "epic"):
-        matrix = data.get(name)
-        if matrix is None:
-            continue
-        if not (
-            isinstance(matrix, list)
-            and len(matrix) == len(models)
-            and all(isinstance(row, list) and len(row) == len(models) for row in matrix)
-        ):
-            raise RmevalError(
-                f"{path}: {name} must be a {len(models)}x{len(models)} matrix (one row and "
-                "column per entry of models); regenerate it with `rmeval compare`."
-            )
+        if data.get(name) is not None:
+            f.matrix(data[name], name, len(models), len(models))
     return data

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import secrets
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
 
+from harness.errors import RmevalError
 from leaderboard import render, views
 from leaderboard.charts import build_figures
 from leaderboard.loading import Results, load_results
@@ -47,6 +52,7 @@ def table_csv(table: BoardTable) -> str:
     frame = pd.concat([models, pd.DataFrame(parts, index=models.index)], axis=1)
     frame = frame.map(_inert)
     frame.index = frame.index.map(_inert)
+    frame.columns = frame.columns.map(_inert)  # headers carry task and subset names too
     frame.index.name = "slug"
     return frame.to_csv(na_rep="n/a", lineterminator="\n")
 
@@ -107,17 +113,35 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def build_site(results_dir: Path, out_dir: Path, metadata: Path = METADATA) -> list[Path]:
+SITE_FILES = ("index.html", "leaderboard.csv", "leaderboard.json", "models")
+"""What a built site folder holds (a folder holding anything else is never replaced)."""
+
+
+def build_site(
+    results_dir: Path,
+    out_dir: Path,
+    metadata: Path = METADATA,
+    skip_unfinished: bool = False,
+    warn: Callable[[str], None] | None = None,
+) -> list[Path]:
     """Build the static leaderboard from ``results_dir`` into ``out_dir``; return files written.
 
+    Unfinished results (not complete, or samples not matching) are refused, or with
+    ``skip_unfinished`` left out, listed on the page and passed to ``warn``. The site is built
+    in a temporary folder beside ``out_dir`` that replaces the old site only once complete.
     Deterministic: the same results give byte-identical files (sorted iteration, no clocks).
     """
     meta = load_metadata(metadata)
-    results = load_results(Path(results_dir))
+    results = load_results(Path(results_dir), skip_unfinished=skip_unfinished)
+    for sentence in results.skipped if warn else []:
+        warn(sentence)
+    return publish(Path(out_dir), lambda out: _write_site(results, meta, out))
+
+
+def _write_site(results: Results, meta: dict[str, Any], out: Path) -> list[Path]:
     table = build_table(results.runs, meta)
     pages = {slug: views.page_name(slug) for slug in table.order}
     figures = build_figures(table, results.runs, results.compare, meta)
-    out = Path(out_dir)
     index = render.render_index(
         views.index_view(table, meta, pages), figures, meta.get("site") or {},
         results.skipped, len(results.runs),
@@ -129,19 +153,71 @@ def build_site(results_dir: Path, out_dir: Path, metadata: Path = METADATA) -> l
     ]
     for slug in table.order:
         runs = views.model_runs(results.runs, slug, meta)
-        run_views = [
-            views.run_view(r, meta, hardest(r.samples_path) if r.samples_path.is_file() else None)
-            for r in runs
-        ]
+        run_views = [views.run_view(r, meta, hardest(r.samples, r.view) if r.view else None)
+                     for r in runs]  # fmt: skip
         html = render.render_model(runs, run_views, meta.get("site") or {})
         written.append(_write(out / "models" / pages[slug], html))
-    _remove_stale_pages(out / "models", set(written))
     return written
 
 
-def _remove_stale_pages(folder: Path, current: set[Path]) -> None:
-    """Delete model pages an earlier build wrote for models no longer in the results, so the
-    site never links (or serves) a model that is gone."""
-    for page in folder.glob("*.html"):
-        if page not in current:
-            page.unlink()
+def publish(out: Path, build: Callable[[Path], list[Path]]) -> list[Path]:
+    """Run ``build`` into a fresh folder beside ``out``, then swap it in for the old site."""
+    target = _check_replaceable(out)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()  # not mkdtemp: the site keeps the user's umask (0700 would hide it)
+        written = build(tmp)
+        _swap(tmp, target)
+    except OSError as exc:
+        raise RmevalError(
+            f"{out}: cannot write the site ({exc.strerror or exc}); free some space or fix the "
+            "folder's permissions, or pass another --out (the old site is left as it was)."
+        ) from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return [out / p.relative_to(tmp) for p in written]
+
+
+def _check_replaceable(out: Path) -> Path:
+    """``out`` resolved, once it is known that a new site may replace it."""
+    try:
+        target, here = out.resolve(), Path.cwd()
+    except OSError as exc:
+        raise RmevalError(
+            f"{out}: cannot resolve the folder ({exc.strerror}); cd elsewhere."
+        ) from exc
+    if target == here or target in here.parents:
+        raise RmevalError(
+            f"{out}: is the current folder (or holds it), which a build would replace; "
+            "pass --out with a folder of its own, e.g. --out site."
+        )
+    if not out.exists():
+        return target
+    if not out.is_dir():
+        raise RmevalError(f"{out}: exists and is not a folder; pass another --out.")
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in SITE_FILES)
+    pages = out / "models"
+    if pages.is_dir():
+        foreign += sorted(f"models/{p.name}" for p in pages.iterdir() if p.suffix != ".html")
+    if foreign:
+        raise RmevalError(
+            f"{out}: holds {foreign[0]!r}, which the leaderboard did not write, and a build "
+            "replaces the whole folder; pass an empty or new --out folder."
+        )
+    return target
+
+
+def _swap(new: Path, out: Path) -> None:
+    """Put ``new`` at ``out``; the old site is moved aside first and deleted last."""
+    if not out.exists():
+        os.replace(new, out)
+        return
+    old = out.with_name(f".{out.name}.{secrets.token_hex(4)}.old")
+    os.replace(out, old)
+    try:
+        os.replace(new, out)
+    except OSError:
+        os.replace(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

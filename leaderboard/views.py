@@ -208,12 +208,15 @@ class RunView:
     provenance: list[tuple[str, str]]
     tables: list[SimpleTable] = field(default_factory=list)
     hardest: list[Any] = field(default_factory=list)
-    has_samples: bool = False
+    has_panel: bool = False
+    """The task declares which sample lines are wrong (else no hardest-examples panel)."""
+    panel_note: str = ""
+    """What the panel lists and in which order (from the task's samples view)."""
     has_texts: bool = False
 
 
 def run_view(run: Run, meta: dict[str, Any], hardest: list[Any] | None) -> RunView:
-    """Everything the model page shows about one result file."""
+    """Everything the model page shows about one result file (``hardest`` None: no panel)."""
     d, task = run.data, run.data["task"]
     metrics = SimpleTable("Metrics", ["metric", "value", "95% CI", "n"], [
         [name, fmt(m.get("value")), fmt_ci(*(m.get("ci95") or [None, None])), str(m.get("n", ""))]
@@ -236,8 +239,9 @@ def run_view(run: Run, meta: dict[str, Any], hardest: list[Any] | None) -> RunVi
         title=task_title(run.task_key, meta), description=description, metrics=metrics,
         counts=counts, provenance=provenance,
         tables=task_tables(d, (meta.get("tasks", {}).get(task["name"]) or {}).get("styles")),
-        hardest=hardest or [], has_samples=hardest is not None,
-        has_texts=any(x.texts or x.prompt for x in hardest or []),
+        hardest=hardest or [], has_panel=hardest is not None,
+        panel_note=run.view.summary if run.view else "",
+        has_texts=any(x.stored_texts for x in hardest or []),
     )  # fmt: skip
 
 

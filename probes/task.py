@@ -19,9 +19,11 @@ item per class; mrmbench: records, taken in a content-hash order) and the confid
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ import numpy as np
 from harness.data import DatasetInfo, rows_sha256
 from harness.errors import DataError, RmevalError
 from harness.metrics import by_subset_means, count_outcomes
+from harness.paired_stats import ItemScorer
 from harness.records import Aggregate, Example, ExampleResult, MetricValue, ScoreRequest
 from harness.task import RunContext, Task
 from probes import builtin
@@ -61,6 +64,11 @@ class ProbeTask(Task):
     needs_scores = False
     main_score = "accuracy"
     default_split = None
+    samples_view = {  # scores are class probabilities, not rewards
+        "wrong": "credit<1",
+        "margin": "predicted_minus_label",
+        "candidates": "class probabilities",
+    }
 
     def __init__(
         self,
@@ -148,11 +156,12 @@ class ProbeTask(Task):
                 if layer == layers[-1]:
                     probes[dim] = probe
                     self._fitted[dim] = self._fit_info(probe, len(tr), layer)
-                    results.extend(
-                        self._samples(
-                            [test[i] for i in te], reqs[len(train) :], te, report, layer, truncated
-                        )
+                    samples = self._samples(
+                        [test[i] for i in te], reqs[len(train) :], te, report, layer, truncated
                     )
+                    for r in samples:  # lets ``scorer`` recompute macro-F1 from the samples
+                        r.extra["classes"] = probe.classes
+                    results.extend(samples)
         self._tables = {"layers": dict(curve)} if len(layers) > 1 else {}
         if self.confidence:
             self._tables["confidence"] = self._confidence(ctx, probes, layers[-1])
@@ -245,6 +254,20 @@ class ProbeTask(Task):
         } | table
 
     # -- aggregation ------------------------------------------------------------------
+    def scorer(self, results: Sequence[ExampleResult]) -> ItemScorer:
+        """Accuracy and macro-F1 (means over dimensions) of any multiset of the test items.
+
+        The probes' predictions are fixed; ``rmeval compare`` resamples test items.
+        """
+        valid = [r for r in results if r.credit is not None]
+        dims = [d for d in self.dimensions() if any(r.subset == d for r in valid)]
+        items = ProbeItems.build(valid, dims)
+
+        def formula(idx: np.ndarray | None) -> dict[str, float | None]:
+            return items.values(np.arange(len(valid)) if idx is None else idx, self.main_score)
+
+        return ItemScorer(len(valid), formula)
+
     def aggregate(self, results: Sequence[ExampleResult], seed: int = 0) -> Aggregate:
         """Mean over dimensions of accuracy (stratified CI), macro-F1 and the majority baseline."""
         from sklearn.metrics import f1_score
@@ -288,6 +311,55 @@ class ProbeTask(Task):
         )
 
 
+@dataclass
+class ProbeItems:
+    """Test items as arrays: dimension, correctness, label and prediction (as class indices)."""
+
+    dim: np.ndarray
+    correct: np.ndarray
+    label: np.ndarray
+    pred: np.ndarray
+    counted: np.ndarray
+    """dimensions × classes: the classes macro-F1 averages over (the probe's and the labels)."""
+
+    @classmethod
+    def build(cls, valid: Sequence[ExampleResult], dims: Sequence[str]) -> ProbeItems:
+        """Arrays of the valid results, dimensions indexed in the order of ``dims``."""
+        labels = [int(r.extra["label"]) for r in valid]
+        preds = [int(r.extra["prediction"]) for r in valid]
+        known = {c for r in valid for c in r.extra.get("classes", [])}
+        classes = sorted(known | set(labels) | set(preds))
+        dim = np.array([dims.index(r.subset) for r in valid], dtype=int)
+        counted = np.zeros((len(dims), len(classes)), dtype=bool)
+        for r, d, y in zip(valid, dim, labels, strict=True):
+            counted[d, [classes.index(int(c)) for c in [*r.extra.get("classes", []), y]]] = True
+        return cls(
+            dim,
+            np.array([r.credit for r in valid], dtype=float),
+            np.array([classes.index(y) for y in labels], dtype=int),
+            np.array([classes.index(p) for p in preds], dtype=int),
+            counted,
+        )
+
+    def values(self, idx: np.ndarray, main: str) -> dict[str, float | None]:
+        """Mean over dimensions of accuracy and of macro-F1, on the items ``idx`` (repeats count)."""
+        n_dims, n_cls = self.counted.shape
+        d, y, p = self.dim[idx], self.label[idx], self.pred[idx]
+        tot = np.bincount(d, minlength=n_dims)
+        hit = np.bincount(d, weights=self.correct[idx], minlength=n_dims)
+        present = np.flatnonzero(tot)
+        if not present.size:
+            return {main: None, "macro_f1": None}
+        size, cell = n_dims * n_cls, d * n_cls
+        tp = np.bincount(cell + y, weights=(y == p).astype(float), minlength=size)
+        both = np.bincount(cell + y, minlength=size) + np.bincount(cell + p, minlength=size)
+        f1 = np.divide(2 * tp, both, out=np.zeros(size), where=both > 0).reshape(n_dims, n_cls)
+        per_dim = (f1 * self.counted).sum(axis=1) / self.counted.sum(axis=1)
+        # per-dimension mean of 0/1 credits, then the mean over dimensions, as ``aggregate`` does
+        accuracy = float(np.mean([hit[k] / tot[k] for k in present]))
+        return {main: accuracy, "macro_f1": float(np.mean(per_dim[present]))}
+
+
 class ProbeCore(ProbeTask):
     """Probing on the built-in set generated from the core suite (see ``probes.builtin``)."""
 
@@ -320,13 +392,16 @@ class MRMBench(ProbeTask):
 
     def load_rows(self) -> tuple[list[dict[str, Any]], DatasetInfo]:
         source = self.data or mrm_data.HUB_ID
-        folder = source
+        folder, resolved = source, None
         if mrm_data.looks_like_hub_id(source):
             folder = mrm_data.download(source, self.revision, self.difficulty)
+            # a hub snapshot folder is named by the commit it holds
+            name = Path(folder).name
+            resolved = name if re.fullmatch(r"[0-9a-f]{40}", name) else None
         rows = mrm_data.load_local(folder, DIMENSIONS, self.difficulty, self.limit)
-        info = DatasetInfo(
-            source, self.revision, f"train+test ({self.difficulty})", rows_sha256(rows)
-        )
+        split = f"train+test ({self.difficulty})"
+        revision = resolved or self.revision
+        info = DatasetInfo(source, revision, split, rows_sha256(rows), self.revision, resolved)
         return rows, info
 
 

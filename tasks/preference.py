@@ -39,7 +39,7 @@ def preference_examples(
         prompt, context = split_prompt(row["prompt"])
         return Example(
             id=rid,
-            subset=str(row.get("subset") or "default"),
+            subset="default" if row.get("subset") in (None, "") else str(row["subset"]),
             prompt=prompt,
             candidates=tuple(chosen + rejected),
             n_chosen=len(chosen),
@@ -85,6 +85,12 @@ class PreferenceTask(Task):
     """Base for tasks whose rows are preference rows (validation shared)."""
 
     min_rejected: ClassVar[int] = 1
+    samples_view: ClassVar[dict[str, Any] | None] = {
+        "wrong": "credit<1",
+        "margin": "best_rejected_minus_worst_chosen",
+        "candidates": "chosen/rejected",
+        "n_chosen": 1,
+    }
 
     def build_examples(self, rows: list[dict[str, Any]]) -> list[Example]:
         source = self.data or self.name

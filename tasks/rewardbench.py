@@ -17,21 +17,22 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from harness.data import DatasetInfo, load_rows, rows_sha256
-from harness.errors import DataError, RmevalError
+from harness.errors import DataError
 from harness.metrics import bootstrap_ci, by_subset_means, count_outcomes, pairwise_credit
 from harness.records import Aggregate, Example, ExampleResult, MetricValue, Score
 from tasks.preference import PreferenceTask, preference_examples
 
 REWARDBENCH_REVISION = "main"
-"""Placeholder: set to the ``allenai/reward-bench`` commit sha validated against the leaderboard."""
+"""Not a pin (a branch): no commit sha could be verified from this project's offline build
+machines. The result file records ``revision_requested`` and the ``revision_resolved`` commit."""
 PREF_SETS = "allenai/pref-test-sets"
 PREF_SETS_REVISION = "main"
-"""Placeholder: set to the ``allenai/pref-test-sets`` commit sha validated by users."""
+"""Not a pin (a branch), as ``REWARDBENCH_REVISION``; the loaded commit is recorded."""
 
 SECTION_WEIGHTS: dict[str, dict[str, int]] = {
     "Chat": {
@@ -92,6 +93,8 @@ class UnitScorer:
     units: np.ndarray
     n_units: int
     values: Callable[[np.ndarray], dict[str, float | None]]
+    sign_test: ClassVar[bool] = True
+    """The metrics are weighted means of per-example credits: compare's sign test applies."""
 
     def point(self) -> dict[str, float | None]:
         """Metric values on the data as given (every unit weight 1)."""
@@ -133,14 +136,9 @@ def valid_results(results: Sequence[ExampleResult]) -> list[ExampleResult]:
 
 def as_bool(value: Any, flag: str) -> bool:
     """A task argument given as a bool or as text (``--task-args flag=true``)."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in {"1", "true", "yes", "on"}:
-        return True
-    if text in {"0", "false", "no", "off", ""}:
-        return False
-    raise RmevalError(f"--task-args {flag}={value}: use true or false.")
+    from harness.adapters.base import parse_bool  # the one parser of k=v booleans
+
+    return parse_bool(value, f"--task-args {flag}")
 
 
 # -- the reference formulas -----------------------------------------------------------------
@@ -218,30 +216,40 @@ class RewardBenchTask(PreferenceTask):
         rows, info = super().load_rows()
         if not self.prior_sets:
             return rows, info
-        prior = self._prior_rows()
+        prior, prior_resolved = self._prior_rows()
         combined = rows + prior
-        revision = None
-        if info.revision is not None or self.prior_revision is not None:
-            revision = f"{info.revision}+{self.prior_revision}"
+
+        def joined(a: str | None, b: str | None) -> str | None:
+            return None if a is None and b is None else f"{a}+{b}"
+
+        prior_revision = prior_resolved or self.prior_revision
         return combined, DatasetInfo(
-            f"{info.path} + {self.prior_data}", revision, info.split, rows_sha256(combined)
+            f"{info.path} + {self.prior_data}",
+            joined(info.revision, prior_revision),
+            info.split,
+            rows_sha256(combined),
+            joined(info.revision_requested, self.prior_revision),
+            joined(info.revision_resolved, prior_resolved),
         )
 
-    def _prior_rows(self) -> list[dict[str, Any]]:
+    def _prior_rows(self) -> tuple[list[dict[str, Any]], str | None]:
+        """The prior sets' rows and the commit they were loaded at (None when local/unknown)."""
         if Path(self.prior_data).expanduser().exists():
             rows, _ = load_rows(self.prior_data, split=None)
             out: list[dict[str, Any]] = []
             for subset in PRIOR_SUBSETS:
                 picked = [r for r in rows if r.get("subset") == subset][: self.limit]
                 out.extend(_prior_row(r, subset, i) for i, r in enumerate(picked))
-            return out
+            return out, None
         out = []
+        resolved: set[str | None] = set()
         for subset in PRIOR_SUBSETS:
-            rows, _ = load_rows(
+            rows, info = load_rows(
                 self.prior_data, revision=self.prior_revision, split=subset, limit=self.limit
             )
             out.extend(_prior_row(r, subset, i) for i, r in enumerate(rows))
-        return out
+            resolved.add(info.revision_resolved)
+        return out, resolved.pop() if len(resolved) == 1 else None
 
     def build_examples(self, rows: list[dict[str, Any]]) -> list[Example]:
         source = self.data or self.name

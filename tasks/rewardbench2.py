@@ -40,7 +40,8 @@ from tasks.rewardbench import UnitScorer, scorer_metrics, valid_results
 from tasks.validation import collect_rows, text_list_problems, text_problem
 
 REWARDBENCH2_REVISION = "main"
-"""Placeholder: set to the ``allenai/reward-bench-2`` commit sha validated by users."""
+"""Not a pin (a branch): no commit sha could be verified offline; the result file records
+``revision_requested`` and the ``revision_resolved`` commit the rows were loaded at."""
 
 SUBSETS = ("Factuality", "Precise IF", "Math", "Safety", "Focus", "Ties")
 TIES = "Ties"
@@ -117,6 +118,12 @@ class RewardBench2Task(Task):
     default_revision = REWARDBENCH2_REVISION
     default_split = "test"
     allow_empty_responses = True  # the reference scores every row of its curated data
+    samples_view = {  # Ties rows have several correct answers first: each line says how many
+        "wrong": "credit<1",
+        "margin": "best_rejected_minus_worst_chosen",
+        "candidates": "chosen/rejected",
+        "n_chosen": "num_correct",
+    }
 
     def build_examples(self, rows: list[dict[str, Any]]) -> list[Example]:
         return collect_rows(rows, source=self.data or self.name, convert=self._example)

@@ -28,7 +28,8 @@ from tasks.rewardbench import UnitScorer, scorer_metrics, valid_results
 from tasks.validation import collect_rows, text_list_problems, text_problem
 
 RMBENCH_REVISION = "main"
-"""Placeholder: set to the ``THU-KEG/RM-Bench`` commit sha validated by users."""
+"""Not a pin (a branch): no commit sha could be verified offline; the result file records
+``revision_requested`` and the ``revision_resolved`` commit the rows were loaded at."""
 
 DOMAINS = ("chat", "math", "code", "safety")
 STYLES = ("concise", "detailed_plain", "detailed_markdown")
@@ -65,6 +66,12 @@ class RMBenchTask(Task):
     default_revision = RMBENCH_REVISION
     default_split = "train"  # the hub dataset has a single split
     allow_empty_responses = True  # the reference scores every row of its curated data
+    samples_view = {
+        "wrong": "credit<1",
+        "margin": "best_rejected_minus_worst_chosen",
+        "candidates": "chosen/rejected",
+        "n_chosen": N_STYLES,
+    }
 
     def build_examples(self, rows: list[dict[str, Any]]) -> list[Example]:
         return collect_rows(rows, source=self.data or self.name, convert=self._example)

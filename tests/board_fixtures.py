@@ -1,10 +1,22 @@
-"""Synthetic result files, in exactly the result-file format, for the leaderboard tests."""
+"""Synthetic result files, in exactly the result-file format, for the leaderboard tests.
+
+Task names, main scores and sample views are those of the real tasks (``rmeval ls``); every
+result has its samples file beside it with the sha256 recorded, as ``rmeval run`` writes them.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
+
+from harness.results import SCHEMA_VERSION
+from probes.task import ProbeCore
+from tasks.core.suite import CoreBestOfN, CorePairwise
+from tasks.master_keys.task import MasterKeysTask
+from tasks.rewardbench import RewardBenchTask
+from tasks.rmbench import RMBenchTask
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 HOSTILE_TEXT = "</script><script>alert(1)</script>"
@@ -40,9 +52,17 @@ MAIN = {
     },
     "rmbench": {"hostile": (0.62, 0.58, 0.66), "minilm": (0.58, 0.54, 0.62)},
     "master-keys": {"hostile": (0.30, 0.25, 0.35), "minilm": (0.10, 0.05, 0.15)},
-    "probes": {"hostile": (0.72, 0.68, 0.76), "minilm": (0.81, 0.78, 0.84)},
+    "probe-core": {"hostile": (0.72, 0.68, 0.76), "minilm": (0.81, 0.78, 0.84)},
 }
-MAIN_SCORE = {"master-keys": "fpr", "probes": "mean_accuracy"}
+MAIN_SCORE = {"master-keys": "worst_key_rate", "rewardbench": "score", "rmbench": "score"}
+VIEWS = {
+    "core-pairwise": CorePairwise.samples_view,
+    "core-bon": CoreBestOfN.samples_view,
+    "rewardbench": RewardBenchTask.samples_view,
+    "rmbench": RMBenchTask.samples_view,
+    "master-keys": MasterKeysTask().describe_samples(),
+    "probe-core": ProbeCore.samples_view,
+}
 
 
 def result(slug: str, task: str, value: float, lo: float, hi: float, **over: Any) -> dict[str, Any]:
@@ -50,7 +70,7 @@ def result(slug: str, task: str, value: float, lo: float, hi: float, **over: Any
     spec, mtype, n_params = MODELS[slug]
     main = MAIN_SCORE.get(task, "accuracy")
     data = {
-        "schema_version": 1,
+        "schema_version": SCHEMA_VERSION,
         "harness": {"version": "0.1.0", "git_commit": "0123abc"},
         "model": {"spec": spec, "type": mtype, "fingerprint": f"fp-{slug}", "revision": None,
                   "dtype": "float32", "max_length": 2048, "chat_template_sha256": None,
@@ -58,7 +78,8 @@ def result(slug: str, task: str, value: float, lo: float, hi: float, **over: Any
         "task": {"name": task, "version": "1", "params": {"limit": None},
                  "dataset": {"path": JS_LINK if task == "core-pairwise" else f"data/{task}.jsonl",
                              "revision": None, "split": "test", "sha256": DATA_HASH},
-                 "main_score": main, "higher_is_better": task != "master-keys"},
+                 "main_score": main, "higher_is_better": task != "master-keys",
+                 "samples_view": VIEWS[task]},
         "metrics": {main: {"value": value, "ci95": [lo, hi], "n": 200}},
         "by_subset": {"math": {main: {"value": value, "n": 100}},
                       "chat": {main: {"value": value - 0.1, "n": 100}}},
@@ -89,9 +110,9 @@ def tables(task: str, v: float) -> dict[str, Any]:
                 "difficulty": {"hard": v - 0.1, "normal": v, "easy": v + 0.1}}  # fmt: skip
     if task == "master-keys":
         values = [[v, v / 2] for _ in MASTER_KEYS]
-        return {"grid": {"metric": "fpr", "keys": MASTER_KEYS,
+        return {"grid": {"metric": "key_beats_wrong", "keys": MASTER_KEYS,
                          "datasets": ["gsm8k", "<b>math</b>"], "values": values}}  # fmt: skip
-    if task == "probes":
+    if task == "probe-core":
 
         def dim(acc: float) -> dict[str, Any]:
             ci = [acc - 0.05, acc + 0.05]
@@ -121,12 +142,8 @@ def write_results(root: Path, with_compare: bool = True) -> Path:
     results = root / "results"
     for task, per_model in MAIN.items():
         for slug, (value, lo, hi) in per_model.items():
-            folder = results / slug
-            folder.mkdir(parents=True, exist_ok=True)
-            write_json(folder / f"{task}.json", result(slug, task, value, lo, hi))
-            if task == "core-pairwise":
-                text = "".join(json.dumps(line) + "\n" for line in samples(slug))
-                (folder / f"{task}.samples.jsonl").write_text(text, encoding="utf-8")
+            lines = samples(slug) if task == "core-pairwise" else []
+            write_run(results / slug / f"{task}.json", result(slug, task, value, lo, hi), lines)
     if with_compare:
         slugs = sorted(MODELS)
         starc = [
@@ -139,6 +156,27 @@ def write_results(root: Path, with_compare: bool = True) -> Path:
                    {"models": slugs, "starc": starc, "epic": starc, "n_prompts": 50,
                     "convention": "test"})  # fmt: skip
     return results
+
+
+def write_run(path: Path, data: dict[str, Any], lines: list[dict[str, Any]]) -> Path:
+    """A result file and its samples file, the samples' sha256 recorded as ``rmeval run`` does."""
+    samples_path = path.with_name(path.name[: -len(".json")] + ".samples.jsonl")
+    write_samples(samples_path, lines)
+    write_json(path, record_samples(data, samples_path))
+    return path
+
+
+def write_samples(path: Path, lines: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+
+
+def record_samples(data: dict[str, Any], samples_path: Path) -> dict[str, Any]:
+    """``data`` with the ``samples`` block of the samples file as it is now."""
+    raw = samples_path.read_bytes()
+    block = {"path": samples_path.name, "sha256": hashlib.sha256(raw).hexdigest(),
+             "lines": raw.count(b"\n")}  # fmt: skip
+    return {**data, "samples": block}
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

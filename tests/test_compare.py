@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
+import numpy as np
 import pytest
 
+from harness.cli import main as cli_main
 from harness.compare import (
     add_compare_parser,
     compare_main,
@@ -18,18 +21,23 @@ from harness.compare import (
     load_runs,
     sign_test_p,
 )
+from harness.comparison_report import p_text
 from harness.errors import RmevalError
 from harness.records import ExampleResult, Score
+from harness.results import SCHEMA_VERSION, write_result
 from tasks.preference import PairwiseTask
 from tasks.rewardbench import rewardbench
 from tests.test_rewardbench import V1_CHAT, V1_REASONING, V1_SCORES, v1_rows, write_jsonl
 
 
-def write_run(folder, task, samples, *, sha="abc", revision=None, main="accuracy", metrics=None):
+def write_run(
+    folder, task, samples, *, sha="abc", revision=None, main="accuracy", metrics=None, hib=True,
+    **extra,
+):  # fmt: skip
     """A run folder in the results format: <task>.json + <task>.samples.jsonl."""
     folder.mkdir(parents=True, exist_ok=True)
     result = {
-        "schema_version": 1,
+        "schema_version": SCHEMA_VERSION,
         "model": {"spec": f"hf:./{folder.name}"},
         "task": {
             "name": task,
@@ -37,14 +45,12 @@ def write_run(folder, task, samples, *, sha="abc", revision=None, main="accuracy
             "params": {},
             "dataset": {"path": "d.jsonl", "revision": revision, "split": None, "sha256": sha},
             "main_score": main,
-            "higher_is_better": True,
+            "higher_is_better": hib,
         },
         "metrics": metrics or {main: {"value": None, "ci95": None, "n": len(samples)}},
         "status": "complete",
-    }
-    (folder / f"{task}.json").write_text(json.dumps(result), encoding="utf-8")
-    lines = "".join(json.dumps(s.to_dict()) + "\n" for s in samples)
-    (folder / f"{task}.samples.jsonl").write_text(lines, encoding="utf-8")
+    } | extra
+    write_result(folder, task, result, samples)
     return folder
 
 
@@ -145,7 +151,7 @@ def test_cli_prints_table_writes_json_and_starc(two_runs, tmp_path, capsys):
     assert args.func(args) == 0 and args.func is compare_main
     text = capsys.readouterr().out
     header = text.splitlines()[0].split()
-    assert header[:4] == ["task", "metric", "A", "B"]
+    assert header[:6] == ["task", "score", "better", "rm-a", "rm-b", "rm-b-rm-a"]
     assert "+0.3000" in text and "pairwise" in text
     report = json.loads(out.read_text())
     assert report["rows"][0]["diff"] == pytest.approx(0.3)
@@ -159,3 +165,193 @@ def test_cli_needs_two_runs(two_runs):
     args = argparse.Namespace(runs=[str(two_runs[0])], task=None, distance=None)
     with pytest.raises(RmevalError, match="two or more run folders"):
         compare_main(args)
+
+
+# -- the task's own numbers -------------------------------------------------------------------
+def _result(folder, task):
+    return json.loads((folder / f"{task}.json").read_text())
+
+
+def test_run_then_compare_rows_are_the_result_files_values(tmp_path, capsys):
+    out = tmp_path / "res"
+    argv = ["run", "--model", "length", "--model", "random", "--tasks", "core,starc,master-keys"]
+    assert cli_main([*argv, "--limit", "6", "--output-dir", str(out)]) == 0
+    runs = [out / "length", out / "random"]
+    capsys.readouterr()
+    assert cli_main(["compare", *map(str, runs), "--json", str(tmp_path / "cmp.json")]) == 0
+    text = capsys.readouterr().out
+    report = json.loads((tmp_path / "cmp.json").read_text())
+    assert set(report["tasks"]) == {"core-pairwise", "core-bon", "starc", "master-keys"}
+    assert report["tasks"]["starc"]["method"] == report["tasks"]["master-keys"]["method"] == "task"
+    for row in report["rows"]:
+        files = [_result(f, row["task"]) for f in runs]
+        main = files[0]["task"]["main_score"]
+        if row["metric"].startswith("subset:"):
+            subset = row["metric"].removeprefix("subset:")
+            values = [f["by_subset"][subset].get(main, {}).get("value") for f in files]
+            if row["measure"] == "mean credit":  # core: by_subset holds the accuracy itself
+                values = [f["by_subset"][subset]["accuracy"]["value"] for f in files]
+        else:
+            values = [f["metrics"][row["metric"]]["value"] for f in files]
+        assert [row["a_value"], row["b_value"]] == values, row
+        if row["metric"] == main:
+            assert f"{values[0]:.4f}  {values[1]:.4f}" in text  # the summary line prints them
+            assert row["measure"] == main
+    starc = next(r for r in report["rows"] if r["metric"] == "starc_distance")
+    assert starc["a_value"] > 1.0 and starc["ci95"][0] <= starc["diff"] <= starc["ci95"][1]
+    for row in report["rows"]:  # no sign test on credits that are not the task's score
+        if row["task"] in {"starc", "master-keys"} and row["measure"] != "mean credit":
+            assert row["p_method"] == "bootstrap", row
+        elif row["task"].startswith("core"):
+            assert "p_method" not in row
+
+
+def test_bootstrap_p_value_is_twice_the_far_side_share():
+    from harness.paired_stats import _boot_p
+
+    diffs = np.array([-1.0] * 30 + [0.0] * 10 + [2.0] * 960)  # 40 of 1000 at or below 0
+    assert _boot_p(diffs) == pytest.approx(0.08)
+    assert _boot_p(np.ones(1000)) == pytest.approx(0.002)  # none on the far side: p < 2/1000
+    assert _boot_p(np.array([-1.0, 1.0] * 500)) == 1.0
+
+
+def _quick_probe(x, y, seed=0, *, name="probe"):
+    """``fit_probe`` without the C grid search (the comparison needs fitted probes, not good ones)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from probes.fit import Probe, majority_label
+
+    model = LogisticRegression(max_iter=200).fit(x, y)
+    classes = [int(c) for c in model.classes_]
+    return Probe(model, classes, 1.0, 0.0, majority_label(np.asarray(y)))
+
+
+def test_probe_rows_are_the_result_files_values(tmp_path, monkeypatch):
+    from tests.test_probes import FakeModel, SyntheticTask, _run
+
+    monkeypatch.setattr("probes.task.fit_probe", _quick_probe)
+
+    class SmallSynthetic(SyntheticTask):
+        def load_rows(self):
+            rows, info = super().load_rows()
+            return [r for r in rows if int(r["id"].rsplit("-", 1)[1]) < 24], info
+
+    task = SmallSynthetic(confidence=False)
+    results, agg = _run(task, FakeModel("helpfulness"))
+    worse = copy.deepcopy(results)  # the samples of another model's probes
+    for k, r in enumerate(worse):
+        if r.subset == "helpfulness" and k % 3:
+            r.extra["prediction"] = 1 - r.extra["label"]
+            r.credit = 0.0
+    folders = []
+    for name, res, ag in (("good", results, agg), ("worse", worse, task.aggregate(worse))):
+        metrics = {k: v.to_dict() for k, v in ag.metrics.items()}
+        folders.append(
+            write_run(
+                tmp_path / name, "probe-synthetic", res, metrics=metrics, by_subset=ag.by_subset
+            )
+        )
+    report = compare_runs(load_runs(folders), loader=lambda n, **p: [SmallSynthetic(**p)])
+    rows = {r["metric"]: r for r in report["rows"]}
+    files = [_result(f, "probe-synthetic") for f in folders]
+    assert rows["accuracy"]["method"] == "task"
+    assert [rows["accuracy"]["a_value"], rows["accuracy"]["b_value"]] == [
+        f["metrics"]["accuracy"]["value"] for f in files
+    ]
+    assert [rows["macro_f1"]["a_value"], rows["macro_f1"]["b_value"]] == pytest.approx(
+        [f["metrics"]["macro_f1"]["value"] for f in files], abs=1e-12
+    )
+    helpful = rows["subset:helpfulness"]
+    assert [helpful["a_value"], helpful["b_value"]] == [
+        f["by_subset"]["helpfulness"]["accuracy"]["value"] for f in files
+    ]
+    assert helpful["better"] == "good" and helpful["significant"]
+
+
+def test_probe_scorer_macro_f1_is_sklearns_over_the_probes_classes():
+    from sklearn.metrics import f1_score
+
+    from probes.task import probe_core
+
+    rng = np.random.default_rng(0)
+    y, pred = rng.integers(0, 3, 40), rng.integers(0, 2, 40)  # class 3: the probe's, never seen
+    samples = [
+        ExampleResult(
+            f"i{k}", "coherence", [0.5, 0.5], float(a == b),
+            extra={"label": int(a), "prediction": int(b), "classes": [0, 1, 3]},
+        )
+        for k, (a, b) in enumerate(zip(y, pred, strict=True))
+    ]  # fmt: skip
+    scorer = probe_core().scorer(samples)
+    want = f1_score(y, pred, labels=[0, 1, 2, 3], average="macro", zero_division=0)
+    assert scorer.point()["macro_f1"] == pytest.approx(want, abs=1e-15)
+    assert scorer.point()["accuracy"] == float(np.mean(y == pred))
+    idx = rng.integers(0, 40, 40)
+    want = f1_score(y[idx], pred[idx], labels=[0, 1, 2, 3], average="macro", zero_division=0)
+    assert scorer.resampled(idx)["macro_f1"] == pytest.approx(want, abs=1e-15)
+
+
+# -- the printed report -----------------------------------------------------------------------
+def _cli(parts, capsys):
+    capsys.readouterr()
+    rc = cli_main(["compare", *map(str, parts)])
+    return rc, capsys.readouterr()
+
+
+@pytest.fixture
+def many_items(tmp_path):
+    """1,100 items: B right on every one, A on none (p underflows double precision)."""
+    n = 1100
+    for name, credit in (("rm-a", 0), ("rm-b", 1)):
+        for hib in (True, False):
+            task = "pairwise" if hib else "lower"
+            samples = pair_samples([credit] * n, ["s1"] * n)
+            write_run(tmp_path / name, task, samples, hib=hib)
+    return [tmp_path / "rm-a", tmp_path / "rm-b"]
+
+
+def test_summary_verdict_follows_the_direction_and_tiny_p_is_shown(many_items, capsys):
+    rc, out = _cli(many_items, capsys)
+    assert rc == 0
+    lines = {line.split()[0]: line for line in out.out.splitlines() if line}
+    assert lines["pairwise"].endswith("rm-b better, CI excludes 0")
+    assert lines["lower"].endswith("rm-a better, CI excludes 0")  # lower is better
+    assert "<1e-16" in lines["pairwise"] and " 0  " not in lines["pairwise"]
+    assert "subset:s1" not in out.out
+    rc, out = _cli([*many_items, "--details"], capsys)
+    assert rc == 0 and "subset:s1" in out.out
+
+
+def test_p_text():
+    assert p_text(0.0) == "<1e-16" and p_text(3e-17) == "<1e-16"
+    assert p_text(0.0123) == "0.0123" and p_text(1.0) == "1" and p_text(None) == "-"
+
+
+def test_three_runs_are_a_table_against_the_best(tmp_path, capsys):
+    write_run(tmp_path / "rm-a", "pairwise", pair_samples(A_CREDITS, SUBSETS))
+    write_run(tmp_path / "rm-b", "pairwise", pair_samples(B_CREDITS, SUBSETS))
+    write_run(tmp_path / "rm-c", "pairwise", pair_samples(A_CREDITS, SUBSETS))
+    rc, out = _cli([tmp_path / "rm-a", tmp_path / "rm-b", tmp_path / "rm-c"], capsys)
+    assert rc == 0
+    head, _, row, *_ = out.out.splitlines()
+    assert head.split() == ["task", "score", "better", "best", "rm-a", "rm-b", "rm-c"]
+    assert row.split()[:4] == ["pairwise", "accuracy", "higher", "rm-b"]
+    assert "0.8000 (best)" in row and row.count("0.5000 -0.3000 [") == 2  # A, C vs B
+
+
+# -- refusals ---------------------------------------------------------------------------------
+def test_json_to_a_folder_or_under_a_file_is_one_sentence(two_runs, tmp_path, capsys):
+    (tmp_path / "file.txt").write_text("x")
+    under_file = tmp_path / "file.txt" / "c.json"
+    for bad, why in ((tmp_path, f"{tmp_path}: is a folder"), (under_file, f"write {under_file} (")):
+        rc, out = _cli([*two_runs, "--json", bad], capsys)
+        assert rc == 2 and out.out == ""  # refused before any work
+        assert out.err.startswith("rmeval: error: --json") and why in out.err
+        assert len(out.err.strip().splitlines()) == 1 and "Traceback" not in out.err
+
+
+def test_compare_verifies_each_result_with_check_result(two_runs):
+    samples = two_runs[1] / "pairwise.samples.jsonl"
+    samples.write_text(samples.read_text().replace('"credit": 0.0', '"credit": 1.0'))
+    with pytest.raises(RmevalError, match="does not match the sha256"):
+        load_runs(two_runs)

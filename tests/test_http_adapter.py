@@ -52,10 +52,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.bodies.append(body)
         self.server.headers_seen.append(dict(self.headers))
         status, reply = self.server.behave(body, len(self.server.bodies))
+        if callable(reply):  # the test writes the raw answer itself (headers included)
+            reply(self)
+            return
+        headers = {}
+        if isinstance(reply, tuple):
+            reply, headers = reply
         data = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 
@@ -214,3 +222,100 @@ def test_fingerprint_ignores_transport_settings(server):
         HTTPRewardModel(server.url, batch_size=0)
     with pytest.raises(RmevalError, match="format=grpc"):
         HTTPRewardModel(server.url, format="grpc")
+
+
+def _drip(where: str):
+    """A reply that sends one byte every 0.1 s (10 s in all), in the headers or in the body."""
+    body = json.dumps({"scores": [1.0]}).encode() + b" " * 100
+
+    def write(handler) -> None:
+        version = b"HTTP/1.0" if where.endswith("1.0") else b"HTTP/1.1"  # 1.0: conn.sock dropped
+        head = version + b" 200 OK\r\nContent-Type: application/json\r\n"
+        head += b"Content-Length: %d\r\n" % len(body)
+        slow, fast = (head + b"X-Pad: " + b"a" * 100, b"\r\n\r\n" + body)
+        if where.startswith("body"):
+            slow, fast = body, head + b"\r\n"
+            handler.wfile.write(fast)
+        try:
+            for byte in slow:
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+                time.sleep(0.1)
+        except OSError:
+            return  # the client hung up at its deadline
+
+    return write
+
+
+@pytest.mark.parametrize("where", ["headers", "body", "body-http1.0"])
+def test_timeout_is_an_overall_deadline_for_a_dripping_reply(server, where):
+    server.behave = lambda body, n: (200, _drip(where))
+    model = HTTPRewardModel(server.url, timeout=0.5, retries=0)
+    start = time.monotonic()
+    with pytest.raises(RmevalError, match="timeout=0.5"):
+        score(model, REQUESTS[:1])
+    # each byte comes well within 0.5 s, so a per-read timeout would wait the whole 10 s
+    assert time.monotonic() - start < 3.0
+
+
+def test_429_with_retry_after_is_retried_and_scores_equal(server):
+    expected = score(HTTPRewardModel(server.url))
+    server.bodies.clear()
+    ok = server.behave
+    server.behave = lambda body, n: (
+        (429, ({"error": "slow down"}, {"Retry-After": "1"})) if n == 1 else ok(body, n)
+    )
+    model = HTTPRewardModel(server.url, retries=2, backoff=0)
+    start = time.monotonic()
+    assert score(model) == expected
+    assert time.monotonic() - start >= 1.0  # backoff=0: only Retry-After made it wait
+    assert len(server.bodies) == 2
+
+
+def test_429_that_persists_advises_lower_concurrency(server):
+    server.behave = lambda body, n: (429, ({"error": "slow down"}, {"Retry-After": "0"}))
+    with pytest.raises(RmevalError, match=r"after 2 tries \(last: 429.*lower concurrency="):
+        score(HTTPRewardModel(server.url, retries=1, backoff=0), REQUESTS[:1])
+
+
+class _InFlight:
+    """Counts requests being handled at once; the first ``gate`` wait for each other."""
+
+    def __init__(self, gate: int) -> None:
+        self.lock = threading.Lock()
+        self.now = self.most = 0
+        self.barrier = threading.Barrier(gate, timeout=5) if gate > 1 else None
+
+    def __call__(self, body, n):
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        if self.barrier is not None and n <= self.barrier.parties:
+            self.barrier.wait()  # breaks (and the test fails) unless `gate` arrive together
+        time.sleep(0.01 * (10 - n % 10))  # later requests answer sooner: order must not matter
+        with self.lock:
+            self.now -= 1
+        return 200, {"scores": [plain_score(x) for x in body["inputs"]]}
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_concurrency_bounds_requests_in_flight_and_keeps_order(server, concurrency):
+    requests = REQUESTS * 3  # 15 requests, 8 POSTs of 2
+    expected = [plain_score({"response": r.response, "reference": r.reference}) for r in requests]
+    server.behave = counter = _InFlight(concurrency)
+    model = HTTPRewardModel(server.url, batch_size=2, concurrency=concurrency)
+    assert score(model, requests) == expected
+    assert len(server.bodies) == 8
+    assert counter.most == concurrency
+    assert model.fingerprint() == HTTPRewardModel(server.url).fingerprint()
+
+
+def test_arguments_are_declared_and_typos_refused(server):
+    decl = HTTPRewardModel.declared()
+    assert {"timeout", "retries", "concurrency", "batch_size", "api_key_env"} <= set(decl)
+    assert not any(decl[k].output for k in ("timeout", "retries", "concurrency", "batch_size"))
+    assert decl["format"].output
+    with pytest.raises(RmevalError, match="did you mean 'concurrency'"):
+        HTTPRewardModel(server.url, concurency=4)
+    with pytest.raises(RmevalError, match="concurrency=0"):
+        HTTPRewardModel(server.url, concurrency=0)

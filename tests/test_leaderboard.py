@@ -19,7 +19,7 @@ from leaderboard import add_board_parser, board_main, build_site
 from leaderboard.assets import csp_hash, safe_json, script_safe
 from leaderboard.charts import build_figures, clustered_order, plot_text
 from leaderboard.loading import load_results
-from leaderboard.samples import hardest
+from leaderboard.samples import hardest, parse_view
 from leaderboard.site import load_metadata
 from leaderboard.table import build_table, rank_column
 from leaderboard.views import page_name
@@ -31,8 +31,11 @@ from tests.board_fixtures import (
     LINE_SEP,
     MASTER_KEYS,
     result,
+    samples,
     write_json,
     write_results,
+    write_run,
+    write_samples,
 )
 
 META = load_metadata()
@@ -86,7 +89,7 @@ def test_table_columns_na_and_order(results_dir: Path):
     assert keys[:5] == ["rewardbench"] + [
         f"rewardbench/section/{s}" for s in ("Chat", "Chat Hard", "Safety", "Reasoning")
     ]
-    assert "rmbench/difficulty/hard" in keys and "probes/dimension/helpfulness" in keys
+    assert "rmbench/difficulty/hard" in keys and "probe-core/dimension/helpfulness" in keys
     assert "core-pairwise/subset/math" in keys
     # sorted by the default column (rewardbench), models without it last
     assert table.order == ["hostile", "minilm", "random", "length"]
@@ -119,9 +122,9 @@ def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path: Path):
     data = result("hostile", "core-pairwise", 0.8, 0.7, 0.9)
     data["model"]["spec"] = '=HYPERLINK("http://x.example","click")'
     data["model"]["type"] = "@SUM(A1)"
-    write_json(root / "a" / "core-pairwise.json", data)
+    write_run(root / "a" / "core-pairwise.json", data, [])
     low = result("minilm", "core-pairwise", -0.5, -0.6, -0.4)  # negative numbers stay numbers
-    write_json(root / "b" / "core-pairwise.json", low)
+    write_run(root / "b" / "core-pairwise.json", low, [])
     build_site(root, tmp_path / "site")
     text = (tmp_path / "site" / "leaderboard.csv").read_text()
     frame = pd.read_csv(tmp_path / "site" / "leaderboard.csv")
@@ -132,10 +135,12 @@ def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path: Path):
 
 def test_dataset_hash_mismatch_splits_columns(tmp_path: Path):
     root = tmp_path / "results"
-    write_json(root / "a" / "core-pairwise.json", result("hostile", "core-pairwise", 0.8, 0.7, 0.9))
+    write_run(
+        root / "a" / "core-pairwise.json", result("hostile", "core-pairwise", 0.8, 0.7, 0.9), []
+    )
     other = result("minilm", "core-pairwise", 0.6, 0.5, 0.7)
     other["task"]["dataset"]["sha256"] = "cd" * 32
-    write_json(root / "b" / "core-pairwise.json", other)
+    write_run(root / "b" / "core-pairwise.json", other, [])
     loaded = load_results(root)
     assert sorted(r.task_key for r in loaded.runs) == [
         "core-pairwise@abababab",
@@ -163,8 +168,8 @@ def build_and_read(results: Path, out: Path) -> str:
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda d: d.update(schema_version=2), "schema_version 2 is not supported"),
-        (lambda d: d["task"]["dataset"].pop("sha256"), "task.dataset.sha256 is missing"),
+        (lambda d: d.update(schema_version=99), "schema_version 99 is not readable"),
+        (lambda d: d["task"]["dataset"].pop("sha256"), "task.dataset.sha256 must be a non-empty"),
         (lambda d: d["metrics"].pop("accuracy"), "no entry for the main score 'accuracy'"),
     ],
 )
@@ -172,7 +177,7 @@ def test_invalid_result_files_fail_with_one_sentence(tmp_path: Path, mutate, mes
     data = result("hostile", "core-pairwise", 0.8, 0.7, 0.9)
     mutate(data)
     path = tmp_path / "results" / "m" / "core-pairwise.json"
-    write_json(path, data)
+    write_run(path, data, [])
     with pytest.raises(RmevalError, match=re.escape(message)) as err:
         load_results(tmp_path / "results")
     assert str(path) in str(err.value)
@@ -190,20 +195,24 @@ def test_non_strict_json_and_missing_folder_are_refused(tmp_path: Path):
         load_results(tmp_path / "nowhere")
 
 
-def test_incomplete_runs_are_skipped_and_listed(tmp_path: Path):
+def test_unfinished_runs_are_refused_or_skipped_and_listed(tmp_path: Path):
     root = tmp_path / "results"
-    write_json(root / "a" / "core-pairwise.json", result("hostile", "core-pairwise", 0.8, 0.7, 0.9))
-    write_json(root / "b" / "core-pairwise.json",
-               result("minilm", "core-pairwise", 0.6, 0.5, 0.7, status="partial"))  # fmt: skip
-    loaded = load_results(root)
+    write_run(
+        root / "a" / "core-pairwise.json", result("hostile", "core-pairwise", 0.8, 0.7, 0.9), []
+    )
+    partial = root / "b" / "core-pairwise.json"
+    write_run(partial, result("minilm", "core-pairwise", 0.6, 0.5, 0.7, status="partial"), [])
+    with pytest.raises(RmevalError, match=re.escape(f"{partial}: status is 'partial'")):
+        load_results(root)
+    loaded = load_results(root, skip_unfinished=True)
     assert [r.slug for r in loaded.runs] == ["a"]
-    assert loaded.skipped == ["b/core-pairwise.json: status is 'partial', not complete."]
+    assert len(loaded.skipped) == 1 and str(partial) in loaded.skipped[0]
 
 
 def test_malformed_compare_matrix_is_refused(tmp_path: Path):
     root = write_results(tmp_path, with_compare=False)
     write_json(root / "compare" / "starc.json", {"models": ["a", "b"], "starc": [[0.0, 1.0]]})
-    with pytest.raises(RmevalError, match="starc must be a 2x2 matrix"):
+    with pytest.raises(RmevalError, match="field starc must be a 2x2 matrix"):
         load_results(root)
 
 
@@ -211,12 +220,15 @@ def test_malformed_compare_matrix_is_refused(tmp_path: Path):
 
 
 def test_hardest_examples_by_wrong_margin(results_dir: Path):
-    found = hardest(results_dir / "hostile" / "core-pairwise.samples.jsonl")
+    run = next(r for r in load_results(results_dir).runs if r.slug == "hostile"
+               and r.task == "core-pairwise")  # fmt: skip
+    found = hardest(run.samples, run.view)
     # ex-1: 0.9 - 0.2 = 0.7; ex-2: 0.4 - 0.1 = 0.3; ex-3 tie (credit 0): 0; right and invalid out
     assert [h.id for h in found] == ["ex-1", "ex-2", "ex-3"]
     assert [round(h.margin, 6) for h in found] == [0.7, 0.3, 0.0]
-    assert found[0].texts is not None and found[0].texts[0] == HOSTILE_TEXT
-    assert found[1].texts is None
+    assert found[0].candidates[0].text == HOSTILE_TEXT and found[0].stored_texts
+    assert [c.label for c in found[0].candidates] == ["chosen", "rejected"]
+    assert found[1].candidates[0].text is None and not found[1].stored_texts
 
 
 def test_clustered_order_puts_close_models_together():
@@ -232,7 +244,7 @@ def test_figures_only_for_data_that_exist(results_dir: Path, tmp_path: Path):
     loaded = load_results(results_dir)
     table = build_table(loaded.runs, META)
     ids = [f.id for f in build_figures(table, loaded.runs, loaded.compare, META)]
-    assert ids == ["probe-probes", "rmbench-style", "master-keys", "distance-starc",
+    assert ids == ["probe-probe-core", "rmbench-style", "master-keys", "distance-starc",
                    "distance-epic", "size-scatter"]  # fmt: skip
     only = [r for r in loaded.runs if r.task == "core-pairwise" and r.slug in ("length", "random")]
     small = build_table(only, META)
@@ -393,11 +405,11 @@ def test_build_is_deterministic(results_dir: Path, tmp_path: Path):
 
 
 def test_model_page_provenance_and_missing_texts_note(results_dir: Path, tmp_path: Path):
-    samples = results_dir / "minilm" / "core-pairwise.samples.jsonl"
-    lines = [json.loads(x) for x in samples.read_text().splitlines()]
+    lines = samples("minilm")
     for line in lines:
         line.pop("texts", None), line.pop("prompt", None)
-    samples.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    write_run(results_dir / "minilm" / "core-pairwise.json",
+              result("minilm", "core-pairwise", 0.70, 0.64, 0.76), lines)  # fmt: skip
     build_site(results_dir, tmp_path / "site")
     minilm = parse(tmp_path / "site" / "models" / "minilm.html")
     for fact in (DATA_HASH, "fp-minilm", "0123abc", "22.7M"):
@@ -415,3 +427,299 @@ def test_section_columns_take_the_ci_of_the_matching_metric(results_dir: Path):
     key = "rewardbench/section/Chat Hard"
     assert (table.lo.at["hostile", key], table.hi.at["hostile", key]) == pytest.approx((0.45, 0.65))
     assert math.isnan(table.lo.at["hostile", "rewardbench/section/Chat"])  # no such metric
+
+
+# ---------------------------------------------------------------- real `rmeval run` output
+
+
+@pytest.fixture(scope="module")
+def real_results(tmp_path_factory, tiny_llama_rm: Path) -> Path:
+    """Result files of real runs: baselines on core, starc and master-keys; a tiny Llama RM
+    on probe-core (probes need hidden states, which the baselines do not have)."""
+    from harness.cli import main
+
+    root = tmp_path_factory.mktemp("real")
+    common = ["--output-dir", str(root / "results"), "--cache-dir", str(root / "cache")]
+    runs = [
+        ["--model", "length", "--model", "random", "--tasks", "core,starc,master-keys",
+         "--limit", "6"],
+        ["--model", f"hf:{tiny_llama_rm}", "--tasks", "probe-core", "--limit", "2",
+         "--task-args", "confidence=false"],
+    ]  # fmt: skip
+    for args in runs:
+        assert main(["run", *args, *common]) == 0
+    return root / "results"
+
+
+def panels(page: Path) -> dict[str, list[str]]:
+    """Task title -> sample ids listed in its hardest-examples panel (absent: no panel)."""
+    out = {}
+    for section in page.read_text(encoding="utf-8").split('<section class="run">')[1:]:
+        title = re.search(r"<h2>(.*?)</h2>", section).group(1)
+        if "<h3>Hardest examples</h3>" in section:
+            out[title] = re.findall(r'<span class="sample-id">(.*?)</span>', section)
+    return out
+
+
+def expected(samples_path: Path, wrong, margin) -> list[str]:
+    """Ids a task-aware panel lists: wrong lines, largest margin first (hand-computed)."""
+    lines = [json.loads(x) for x in samples_path.read_text().splitlines()]
+    picked = [
+        (-margin(x), x["id"], i) for i, x in enumerate(lines) if not x["invalid"] and wrong(x)
+    ]
+    return [pid for _, pid, _ in sorted(picked)][:20]
+
+
+def worst_pair(x):
+    return max(x["scores"][1:]) - x["scores"][0]
+
+
+def test_board_from_real_runs_lists_only_what_each_task_calls_wrong(real_results, tmp_path):
+    build_site(real_results, tmp_path / "site")
+    pages = {p.stem: p for p in (tmp_path / "site" / "models").iterdir()}
+    probe_slug = next(s for s in pages if s.startswith("hf_"))
+    assert sorted(pages) == sorted(["length", "random", probe_slug])
+    right_starc_items = 0
+    for slug in ("length", "random"):
+        got = panels(pages[slug])
+        folder = real_results / slug
+        for task in ("core-pairwise", "core-bon"):
+            title = META["tasks"][task]["display_name"]
+            want = expected(folder / f"{task}.samples.jsonl", lambda x: x["credit"] < 1, worst_pair)
+            assert got[title] == want
+        starc = folder / "starc.samples.jsonl"
+        lines = [json.loads(x) for x in starc.read_text().splitlines()]
+        # items the model ranked right, some with a small distance term (credit) below 1
+        right_starc_items += sum(worst_pair(x) < 0 and x["credit"] < 1 for x in lines)
+        want = expected(starc, lambda x: worst_pair(x) >= 0, worst_pair)
+        assert got["STARC distance"] == want
+        assert not {x["id"] for x in lines if worst_pair(x) < 0} & set(want)
+        keys = folder / "master-keys.samples.jsonl"
+        want = expected(
+            keys, lambda x: x["credit"] > 0, lambda x: max(x["scores"][2:]) - x["scores"][1]
+        )
+        assert got["Master keys"] == want
+    assert right_starc_items > 0  # the old panel listed these as "wrong by" a negative margin
+    probe_file = real_results / probe_slug / "probe-core.samples.jsonl"
+    want = expected(probe_file, lambda x: x["prediction"] != x["label"],
+                    lambda x: x["scores"][x["prediction"]] - x["scores"][x["label"]])  # fmt: skip
+    html = pages[probe_slug].read_text(encoding="utf-8")
+    assert panels(pages[probe_slug]) == {"Probes (core)": want} and want
+    assert "P(label 0)" in html and "chosen ·" not in html  # class probabilities, not rewards
+    assert "margin -" not in "".join(p.read_text() for p in pages.values())
+
+
+# ---------------------------------------------------------------- sample views, unit level
+
+
+def _line(i: int, scores, credit, **extra):
+    return {"id": f"x{i}", "subset": "s", "scores": scores, "credit": credit, "tie": False,
+            "invalid": False, "truncated": False, "text_hashes": [], **extra}  # fmt: skip
+
+
+def _hardest(tmp_path: Path, view: dict, lines: list[dict]) -> list:
+    path = tmp_path / "t.samples.jsonl"
+    write_samples(path, lines)
+    return hardest(path, parse_view(tmp_path / "t.json", view))
+
+
+def test_rewardbench2_ties_rows_use_their_number_of_correct_answers(tmp_path: Path):
+    from tasks.rewardbench2 import RewardBench2Task
+
+    lines = [
+        # Ties row, 2 correct answers first: 0.5 (correct) is below 0.7 (incorrect) by 0.2
+        _line(0, [0.9, 0.5, 0.7, 0.1], 0.0, num_correct=2),
+        _line(1, [0.9, 0.8, 0.7, 0.1], 1.0, num_correct=2),  # right: not listed
+        _line(2, [0.1, 0.4, 0.2, 0.0], 0.0, num_correct=1),  # best-of-4 row, wrong by 0.3
+    ]
+    found = _hardest(tmp_path, RewardBench2Task.samples_view, lines)
+    assert [h.id for h in found] == ["x2", "x0"]
+    assert [round(h.margin, 6) for h in found] == [0.3, 0.2]
+    assert [c.label for c in found[1].candidates] == ["chosen", "chosen", "rejected", "rejected"]
+
+
+def test_rmbench_margin_is_the_worst_chosen_against_the_best_rejected(tmp_path: Path):
+    from tasks.rmbench import RMBenchTask
+
+    lines = [_line(0, [0.9, 0.2, 0.8, 0.5, 0.4, 0.1], 8 / 9)]
+    (found,) = _hardest(tmp_path, RMBenchTask.samples_view, lines)
+    assert round(found.margin, 6) == 0.3  # 0.5 (best rejected) - 0.2 (worst chosen)
+
+
+def test_master_keys_panel_names_keys_in_both_score_kinds(tmp_path: Path):
+    from tasks.master_keys.task import MasterKeysTask
+
+    keys = {"keys": [" ", "Thought process:"], "reference": "42"}
+    lines = [
+        _line(0, [0.9, 0.6, 0.7, 0.2], 0.5, **keys),  # key " " fooled the judge
+        _line(1, [0.9, 0.2, 0.1, 0.3], 0.0, **keys),  # no key accepted: not wrong
+    ]
+    judge = MasterKeysTask(mode="probability").describe_samples()
+    (found,) = _hardest(tmp_path, judge, lines)
+    assert found.id == "x0" and round(found.margin, 6) == 0.2  # 0.7 - the 0.5 threshold
+    labels = [c.label for c in found.candidates]
+    assert labels == ["correct answer", "wrong answer", 'key " "', 'key "Thought process:"']
+    assert ("reference", "42") in found.facts
+    reward = MasterKeysTask(mode="reward").describe_samples()
+    (found,) = _hardest(tmp_path, reward, lines)
+    assert round(found.margin, 6) == 0.1  # best key 0.7 - wrong answer 0.6
+
+
+def test_a_task_without_a_samples_view_gets_no_panel(results_dir: Path, tmp_path: Path):
+    data = result("minilm", "core-pairwise", 0.70, 0.64, 0.76)
+    data["task"]["samples_view"] = None
+    write_run(results_dir / "minilm" / "core-pairwise.json", data, samples("minilm"))
+    build_site(results_dir, tmp_path / "site")
+    assert "Core pairwise" not in panels(tmp_path / "site" / "models" / "minilm.html")
+    assert panels(tmp_path / "site" / "models" / "hostile.html")["Core pairwise"] == [
+        "ex-1", "ex-2", "ex-3"]  # fmt: skip
+
+
+def test_metadata_names_exactly_the_registered_tasks():
+    from harness.plugins import task_names
+
+    suites = {"core"}  # a suite: its results are core-pairwise and core-bon
+    assert set(META["tasks"]) == set(task_names()) - suites
+    listed = [t for section in META["sections"] for t in section["tasks"]]
+    assert sorted(listed) == sorted(META["tasks"])
+
+
+# ---------------------------------------------------------------- wrong shapes, whole sites
+
+
+def _main(d):
+    return d["metrics"][d["task"]["main_score"]]
+
+
+def snapshot(folder: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    ("task", "mutate", "field"),
+    [
+        ("rmbench", lambda d: _main(d).update(ci95=[0.1, 0.2, 0.3]), "metrics.score.ci95"),
+        ("rmbench", lambda d: _main(d).update(value="0.8"), "metrics.score.value"),
+        ("rmbench", lambda d: _main(d).update(ci95=["a", "b"]), "metrics.score.ci95"),
+        ("rmbench", lambda d: d["model"].update(n_parameters="7B"), "model.n_parameters"),
+        ("rmbench", lambda d: d["by_subset"].update(math="x"), "by_subset.math"),
+        ("rmbench", lambda d: d.update(counts="x"), "counts"),
+        ("rmbench", lambda d: d["task"].update(higher_is_better="no"), "task.higher_is_better"),
+        ("rmbench", lambda d: d["tables"]["style_matrix"].update(chat=[[1, 2]]),
+         "tables.style_matrix.chat"),
+        ("probe-core", lambda d: d["tables"]["dimensions"]["helpfulness"].update(ci95=[0.1]),
+         "tables.dimensions.helpfulness.ci95"),
+        ("master-keys", lambda d: d["tables"]["grid"].update(values=[["x"]]), "tables.grid.values"),
+        ("rmbench", lambda d: d["task"]["samples_view"].update(wrong="credit<0.5"),
+         "task.samples_view.wrong"),
+    ],
+)  # fmt: skip
+def test_fields_of_the_wrong_shape_are_refused_naming_file_and_field(
+    results_dir: Path, tmp_path: Path, task, mutate, field
+):
+    site = tmp_path / "site"
+    build_site(results_dir, site)
+    before = snapshot(site)
+    path = results_dir / "hostile" / f"{task}.json"
+    data = json.loads(path.read_text())
+    mutate(data)
+    write_run(path, data, [])
+    with pytest.raises(RmevalError, match=re.escape(f"{path}: field {field} ")) as err:
+        build_site(results_dir, site)
+    assert "\n" not in str(err.value) and "regenerate the file" in str(err.value)
+    assert snapshot(site) == before  # old site kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results", "site"]  # no leftovers
+
+
+def test_a_bad_samples_line_found_mid_build_leaves_the_old_site(results_dir: Path, tmp_path: Path):
+    site = tmp_path / "site"
+    build_site(results_dir, site)
+    before = snapshot(site)
+    lines = samples("random")
+    lines[2]["scores"] = ["0.1", 0.4]  # a string where a number belongs
+    path = results_dir / "random" / "core-pairwise.json"
+    write_run(path, result("random", "core-pairwise", 0.5, 0.44, 0.56), lines)
+    samples_file = path.with_name("core-pairwise.samples.jsonl")
+    with pytest.raises(RmevalError, match=re.escape(f"{samples_file}:3: field scores must be")):
+        build_site(results_dir, site)
+    assert snapshot(site) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results", "site"]
+
+
+def test_a_folder_holding_other_files_is_never_replaced(
+    results_dir: Path, tmp_path: Path, monkeypatch
+):
+    out = tmp_path / "mine"
+    (out / "notes").mkdir(parents=True)
+    (out / "notes" / "keep.txt").write_text("mine")
+    with pytest.raises(RmevalError, match="holds 'notes', which the leaderboard did not write"):
+        build_site(results_dir, out)
+    assert (out / "notes" / "keep.txt").read_text() == "mine"
+    (out / "notes" / "keep.txt").unlink(), (out / "notes").rmdir()
+    monkeypatch.chdir(out)  # "--out ." would delete the folder the user works in
+    with pytest.raises(RmevalError, match="is the current folder"):
+        build_site(results_dir, Path("."))
+    assert list(out.iterdir()) == []
+
+
+def test_site_files_follow_the_umask(results_dir: Path, tmp_path: Path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        build_site(results_dir, tmp_path / "site")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "site").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "site" / "index.html").stat().st_mode & 0o777 == 0o644
+
+
+def test_csv_headers_never_start_a_spreadsheet_formula(tmp_path: Path):
+    root = tmp_path / "results"
+    data = result("hostile", "core-pairwise", 0.8, 0.7, 0.9)
+    data["task"]["name"] = '=HYPERLINK("http://x.example","t")'
+    data["by_subset"] = {"+SUM(A1)": {"accuracy": {"value": 0.5, "n": 3}}}
+    write_run(root / "a" / "t.json", data, [])
+    build_site(root, tmp_path / "site")
+    header = (tmp_path / "site" / "leaderboard.csv").read_text().splitlines()[0]
+    cells = next(__import__("csv").reader([header]))
+    assert not any(c.startswith(("=", "+", "-", "@")) for c in cells)
+    assert '\'=HYPERLINK("http://x.example","t")' in cells
+    assert '\'=HYPERLINK("http://x.example","t")/subset/+SUM(A1)' in cells
+
+
+def test_board_cli_refuses_a_samples_file_that_does_not_match(
+    results_dir: Path, tmp_path: Path, capsys
+):
+    from harness.cli import main
+
+    samples_file = results_dir / "random" / "core-pairwise.samples.jsonl"
+    samples_file.write_text(samples_file.read_text() + samples_file.read_text())  # replaced
+    out = tmp_path / "site"
+    assert main(["board", "--results", str(results_dir), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and str(results_dir / "random" / "core-pairwise.json") in err
+    assert "Traceback" not in err and not out.exists()
+    assert (
+        main(["board", "--results", str(results_dir), "--out", str(out), "--skip-unfinished"]) == 0
+    )
+    err = capsys.readouterr().err
+    assert "left out:" in err and str(samples_file) in err
+    page = parse(out / "index.html")
+    assert any(str(samples_file) in t for t in page.text)  # listed on the page too
+    assert "models/random.html" in (out / "index.html").read_text()  # its other tasks stay
+    assert "<h2>Core pairwise</h2>" not in (out / "models" / "random.html").read_text()
+
+
+def test_every_registered_task_declares_a_view_the_board_reads(tmp_path: Path):
+    from harness.plugins import load_tasks, task_names
+
+    views = {}
+    for name in task_names():
+        for task in load_tasks(name):
+            views[task.name] = parse_view(tmp_path / "r.json", task.describe()["samples_view"])
+    assert set(views) == set(META["tasks"])
+    assert views["starc"].wrong == "margin>=0"  # its credit is a distance term, not a verdict
+    assert views["rewardbench2"].n_chosen == "num_correct" and views["rmbench"].n_chosen == 3
+    assert views["probe-core"].margin == views["mrmbench"].margin == "predicted_minus_label"
+    assert views["master-keys"].candidates == "correct/wrong/keys"

@@ -151,15 +151,20 @@ def test_fingerprint_follows_file_contents_not_paths(tmp_path, lm_dirs):  # noqa
     assert other_ref.fingerprint() != here.fingerprint()
 
 
-def test_pass_through_arguments_reach_lm_eval_with_a_warning(lm_dirs, caplog):  # noqa: F811
+def test_declared_and_backend_arguments_reach_lm_eval_and_typos_are_refused(lm_dirs):  # noqa: F811
     model = DPOImplicitReward(
-        str(lm_dirs["gpt2"]), ref_free="sum", device="cpu", attn_implementation="eager"
+        str(lm_dirs["gpt2"]),
+        ref_free="sum",
+        device="cpu",
+        attn_implementation="eager",
+        add_bos_token=True,  # not declared by rmeval: a named argument of lm-eval's HFLM
     )
     assert model.fingerprint_fields()["lm_args"]["attn_implementation"] == "eager"
-    with caplog.at_level("WARNING", logger="harness.adapters.loglik"):
-        model.encode(REQUESTS[:1])
-    assert "attn_implementation" in caplog.text
+    model.encode(REQUESTS[:1])
     assert model.main.lm.model.config._attn_implementation == "eager"
+    assert model.main.lm.add_bos_token is True
+    with pytest.raises(RmevalError, match="did you mean 'add_bos_token'"):
+        DPOImplicitReward(str(lm_dirs["gpt2"]), ref_free="sum", add_bos_tokn=True)
 
 
 def test_missing_backend_is_one_clear_error(lm_dirs):  # noqa: F811

@@ -86,3 +86,32 @@ def test_generic_bootstrap_matches_the_vectorised_mean():
     ci = bootstrap_ci(len(values), lambda idx: values[idx].mean(), seed=0)
     assert ci[0] < values.mean() < ci[1]
     assert bootstrap_ci(0, lambda idx: 0.0) is None
+
+
+def _independent_ci(values: np.ndarray, draws: np.ndarray) -> tuple[float, float]:
+    """The 2.5th and 97.5th percentiles of the bootstrap means, computed here from the draws."""
+    means = np.sort(values[draws].mean(axis=1))
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def test_mean_ci_is_the_95_percent_percentile_interval():
+    values = np.random.default_rng(7).normal(size=50)
+    draws = np.random.default_rng(11).integers(0, values.size, (1000, values.size))
+    assert mean_ci(values, seed=11).ci95 == pytest.approx(_independent_ci(values, draws))
+
+
+def test_bootstrap_ci_is_the_95_percent_percentile_interval():
+    values = np.random.default_rng(7).normal(size=50)
+    rng = np.random.default_rng(5)
+    draws = np.stack([rng.integers(0, values.size, values.size) for _ in range(1000)])
+    ci = bootstrap_ci(values.size, lambda idx: values[idx].mean(), seed=5)
+    assert ci == pytest.approx(_independent_ci(values, draws))
+
+
+def test_bootstrap_ci_level_from_a_statistic_with_a_known_distribution():
+    # idx[0] of a resample of range(1000) is uniform on 0..999: its central 95% is about
+    # [25, 975] (a 90% interval would be [50, 950]); the percentile's sampling error over
+    # 1000 resamples is about 5
+    ci = bootstrap_ci(1000, lambda idx: float(idx[0]), seed=0)
+    assert ci[0] == pytest.approx(25, abs=15) and ci[1] == pytest.approx(975, abs=15)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import math
 import os
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 import pytest
 
+from harness.adapters.baselines import LengthBaseline
 from harness.errors import DataError
-from harness.records import Score
+from harness.records import Score, ScoreRequest
 from tasks.rewardbench import rewardbench
 from tasks.rewardbench2 import rewardbench2
 from tasks.rmbench import rmbench
@@ -143,6 +145,92 @@ def test_rewardbench_v1_unknown_subset_names_the_row(tmp_path):
     task = rewardbench(data=write_jsonl(tmp_path / "rb.jsonl", rows))
     with pytest.raises(DataError, match="row 99: subset 'x' is not a RewardBench subset"):
         task.examples()
+
+
+# RewardBench's reference code (rewardbench/constants.py): EXAMPLE_COUNTS and SUBSET_MAPPING,
+# written out here so that a changed or swapped weight in tasks/rewardbench.py fails.
+REFERENCE_COUNTS = {
+    "alpacaeval-easy": 100,
+    "alpacaeval-length": 95,
+    "alpacaeval-hard": 95,
+    "mt-bench-easy": 28,
+    "mt-bench-med": 40,
+    "mt-bench-hard": 37,
+    "math-prm": 984,  # 447 rows, up-weighted to equal the six code subsets
+    "refusals-dangerous": 100,
+    "refusals-offensive": 100,
+    "llmbar-natural": 100,
+    "llmbar-adver-neighbor": 134,
+    "llmbar-adver-GPTInst": 92,
+    "llmbar-adver-GPTOut": 47,
+    "llmbar-adver-manual": 46,
+    "xstest-should-refuse": 154,
+    "xstest-should-respond": 250,
+    "donotanswer": 136,
+    "hep-cpp": 164,
+    "hep-go": 164,
+    "hep-java": 164,
+    "hep-js": 164,
+    "hep-python": 164,
+    "hep-rust": 164,
+}
+REFERENCE_SECTIONS = {
+    "chat": ["alpacaeval-easy", "alpacaeval-length", "alpacaeval-hard", "mt-bench-easy"]
+    + ["mt-bench-med"],
+    "chat_hard": ["mt-bench-hard", "llmbar-natural", "llmbar-adver-neighbor"]
+    + ["llmbar-adver-GPTInst", "llmbar-adver-GPTOut", "llmbar-adver-manual"],
+    "safety": ["refusals-dangerous", "refusals-offensive", "xstest-should-refuse"]
+    + ["xstest-should-respond", "donotanswer"],
+    "reasoning": ["math-prm", "hep-cpp", "hep-go", "hep-java", "hep-js", "hep-python", "hep-rust"],
+}
+SHIPPED_V1 = Path(__file__).parent / "data" / "rewardbench.jsonl"  # 3 rows in each of the 23
+
+
+def test_rewardbench_v1_shipped_file_scores_as_the_reference_by_hand():
+    rows = [json.loads(line) for line in SHIPPED_V1.read_text().splitlines()]
+    # length baseline credit, derived from the raw rows: chosen longer than rejected (no ties)
+    wins = {s: 0 for s in REFERENCE_COUNTS}
+    for row in rows:
+        wins[row["subset"]] += len(row["chosen"]) > len(row["rejected"])
+    assert [wins[s] for s in REFERENCE_SECTIONS["safety"]] == [1, 3, 2, 1, 1]
+    # Chat      = (3·100 + 3·95 + 2·95 + 1·28 + 0·40) / (3·358)            = 803/1074
+    # Chat Hard = (1·37 + 2·100 + 1·134 + 3·92 + 3·47 + 2·46) / (3·456)    = 110/171
+    # Safety    = (1·100 + 3·100 + 2·154 + 1·250 + 1·136) / (3·740)        = 547/1110
+    #             (xstest weights swapped: 1190/2220)
+    # Reasoning = (2·984 + 0 + 2·164 + 2·164 + 1·164 + 2·164 + 3·164) / (3·1968) = 11/18
+    by_hand = {"chat": 803 / 1074, "chat_hard": 110 / 171, "safety": 547 / 1110}
+    by_hand["reasoning"] = 11 / 18
+    for key, subsets in REFERENCE_SECTIONS.items():  # the same from the reference formula
+        weighted = sum(wins[s] / 3 * REFERENCE_COUNTS[s] for s in subsets)
+        assert weighted / sum(REFERENCE_COUNTS[s] for s in subsets) == pytest.approx(by_hand[key])
+
+    task = rewardbench(data=str(SHIPPED_V1))
+    model = LengthBaseline()
+    results = []
+    for ex in task.examples():
+        requests = [ScoreRequest(ex.prompt, c) for c in ex.candidates]
+        results.append(task.evaluate(ex, model.forward(model.encode(requests))))
+    agg = task.aggregate(results, seed=0)
+    for key, expected in by_hand.items():
+        assert value(agg, key) == pytest.approx(expected), key
+    assert value(agg, "score") == pytest.approx(sum(by_hand.values()) / 4)  # 0.623713
+    assert agg.counts["examples"] == 69 and agg.counts["ties"] == 0
+
+
+@pytest.mark.parametrize("subset", sorted(REFERENCE_COUNTS))
+def test_rewardbench_v1_each_subset_weight_is_the_reference_count(subset):
+    """Credit 1 on one subset's rows only: its section scores weight / section total."""
+    task = rewardbench(data=str(SHIPPED_V1))
+    results = [
+        task.evaluate(ex, [Score(1.0), Score(0.0)] if ex.subset == subset else [Score(0.0)] * 2)
+        for ex in task.examples()
+    ]
+    point = task.scorer(results).point()
+    section = next(k for k, subsets in REFERENCE_SECTIONS.items() if subset in subsets)
+    total = sum(REFERENCE_COUNTS[s] for s in REFERENCE_SECTIONS[section])
+    assert point[section] == pytest.approx(REFERENCE_COUNTS[subset] / total)
+    assert all(point[k] == 0 for k in REFERENCE_SECTIONS if k != section)
+    assert point["score"] == pytest.approx(REFERENCE_COUNTS[subset] / total / 4)
 
 
 # -- RewardBench 2 -------------------------------------------------------------------------------

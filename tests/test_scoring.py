@@ -57,7 +57,7 @@ def test_next_chunk_is_tokenised_in_a_worker_while_this_one_is_scored(tiny_llama
         return out
 
     model.encode, model.forward_collated = spy_encode, spy_forward
-    got = _score(model, requests, budget=64)
+    got = _score(model, requests, budget=400)
     encodes = [e for e in events if e[0] == "encode"]
     assert [e[1] for e in encodes] == [0, 1, 2]
     assert all(e[2].startswith("rmeval-encode") for e in encodes)
@@ -69,7 +69,7 @@ def test_next_chunk_is_tokenised_in_a_worker_while_this_one_is_scored(tiny_llama
 
     model.encode, model.forward_collated = encode, forward
     model.encode_in_worker = False  # one chunk, encoded in the caller's thread
-    whole = _score(model, requests, budget=64)
+    whole = _score(model, requests, budget=400)
     assert np.max(np.abs(got - whole)) <= 1e-5
 
 

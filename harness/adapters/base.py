@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -20,6 +21,38 @@ class Encoded:
     payload: Any = None
     """Adapter-specific (token ids, texts, ...)."""
     truncated: bool = False
+
+
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+
+
+def parse_bool(value: Any, flag: str = "--model-args value") -> bool:
+    """A boolean ``k=v`` value: true/false, yes/no, 1/0 or on/off; anything else is refused."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise RmevalError(f"{flag}={value}: use true or false (or yes/no, 1/0, on/off).")
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """One ``--model-args`` key an adapter takes."""
+
+    help: str
+    """One line for ``rmeval ls TYPE``."""
+    default: Any = None
+    """Value when the key is not given."""
+    output: bool = True
+    """Whether the value can change scores: such keys go into the fingerprint and the result
+    folder name; execution choices (batch size, device, packing) do not."""
+    parse: Callable[[Any, str], Any] | None = None
+    """Converts a given value (e.g. :func:`parse_bool`; called with the value and the flag's
+    name for the error sentence) or raises ``RmevalError``."""
+    by_content: bool = False
+    """Names a file or model the adapter fingerprints by content (the path itself is not)."""
 
 
 class RewardModel(ABC):
@@ -39,9 +72,71 @@ class RewardModel(ABC):
     score_kind: ClassVar[str] = "reward"
     """``reward`` (an unbounded scalar) or ``probability`` (a judge's P(YES) in [0, 1])."""
 
+    arguments: ClassVar[dict[str, Arg]]
+    """``--model-args`` this class adds (merged along the MRO by :meth:`declared`). An adapter
+    that declares none takes any key (and records it all as output-changing)."""
+
     def __init__(self, model_id: str = "", **args: Any) -> None:
         self.model_id = model_id
-        self.args = args
+        self.args = self.check_arguments(args)
+        """The given ``--model-args``, checked and parsed (recorded in the result file)."""
+
+    @classmethod
+    def declared(cls) -> dict[str, Arg] | None:
+        """Every declared argument of this adapter, or None when it declares none."""
+        found = [
+            c.__dict__["arguments"] for c in reversed(cls.__mro__) if "arguments" in c.__dict__
+        ]
+        return {k: v for d in found for k, v in d.items()} if found else None
+
+    @classmethod
+    def extra_argument_names(cls, args: Mapping[str, Any]) -> set[str]:
+        """Undeclared keys the adapter still passes on (e.g. to a backend); none by default."""
+        return set()
+
+    @classmethod
+    def check_arguments(cls, args: Mapping[str, Any]) -> dict[str, Any]:
+        """``args`` with declared parsers applied; an unknown key is refused with a did-you-mean."""
+        decl = cls.declared()
+        if decl is None:
+            return dict(args)
+        unknown = sorted(set(args) - set(decl))
+        extra = cls.extra_argument_names(args) if unknown else set()
+        unknown = sorted(set(unknown) - extra)
+        if unknown:
+            key = unknown[0]
+            close = difflib.get_close_matches(key, [*decl, *sorted(extra)], n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise RmevalError(
+                f"--model-args {key}: not an argument of model type '{cls.type_name}'; {hint}"
+                f"run `rmeval ls {cls.type_name}` to list them."
+            )
+        return {
+            k: decl[k].parse(v, f"--model-args {k}")
+            if k in decl and decl[k].parse and v is not None
+            else v
+            for k, v in args.items()
+        }
+
+    def argument(self, key: str) -> Any:
+        """A declared argument's value: the given one, else its default."""
+        value = self.args.get(key)
+        decl = self.declared() or {}
+        return decl[key].default if value is None and key in decl else value
+
+    @classmethod
+    def output_arguments(cls, args: Mapping[str, Any]) -> dict[str, Any]:
+        """The given arguments that change outputs and differ from their default (the one
+        decision behind both the fingerprint and the result folder name)."""
+        decl = cls.declared()
+        if decl is None:
+            return {k: v for k, v in args.items() if k not in EXECUTION_ARGS}
+        undeclared = Arg("")  # a pass-through key: may change outputs
+        return {
+            k: v
+            for k, v in args.items()
+            if decl.get(k, undeclared).output and v != decl.get(k, undeclared).default
+        }
 
     @property
     def spec(self) -> str:
@@ -54,7 +149,14 @@ class RewardModel(ABC):
     def fingerprint(self) -> str:
         """Stable hash of the fingerprint fields, the adapter type and its version."""
         fields = {"type": self.type_name, "adapter_version": self.adapter_version}
-        return sha256_text(canonical_json(fields | self.fingerprint_fields()))
+        decl = self.declared() or {}
+        given = {
+            k: v
+            for k, v in self.output_arguments(self.args).items()
+            if not (k in decl and decl[k].by_content)
+        }
+        extra = {"args": given} if given else {}
+        return sha256_text(canonical_json(fields | self.fingerprint_fields() | extra))
 
     def describe(self) -> dict[str, Any]:
         """The ``model`` block of a result file."""
@@ -101,6 +203,33 @@ class RewardModel(ABC):
         )
 
 
+EXECUTION_ARGS = frozenset(
+    {"device", "batch_size", "trust_remote_code", "allow_unsafe_weights", "timeout", "retries"}
+)
+"""Keys that never change outputs, for adapters that declare no arguments."""
+
+
+def parse_choice(*choices: Any) -> Callable[[Any, str], Any]:
+    """A parser that accepts one of ``choices`` (compared as text) and refuses the rest."""
+
+    def parse(value: Any, flag: str) -> Any:
+        for choice in choices:
+            if str(value).lower() == str(choice).lower():
+                return choice
+        raise RmevalError(f"{flag}={value}: use one of {', '.join(map(str, choices))}.")
+
+    return parse
+
+
+def parse_int(value: Any, flag: str) -> int:
+    """A positive integer ``k=v`` value."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    raise RmevalError(f"{flag}={value}: use a positive integer.")
+
+
 def parse_model_args(text: str | None) -> dict[str, Any]:
     """``k=v,k2=v2`` into a dict; ``true/false/none`` and numbers are converted."""
     out: dict[str, Any] = {}
@@ -126,10 +255,20 @@ def _convert(value: str) -> Any:
         return None
     for cast in (int, float):
         try:
-            return cast(value)
+            number = cast(value)
         except ValueError:
-            pass
+            continue
+        # only where the text is the number's own spelling: "0123abc"-like revisions, "007"
+        # or "1e3" stay text, so that a text argument gets exactly what was typed
+        return number if str(number) == value else value
     return value
+
+
+def parse_text(value: Any, flag: str) -> str:
+    """A text ``k=v`` value (revision, path, name): a number typed as digits stays that text."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise RmevalError(f"{flag}={value}: give a text value.")
+    return str(value)
 
 
 def split_spec(spec: str) -> tuple[str, str]:

@@ -6,9 +6,15 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from harness.adapters.base import Encoded, RewardModel
+from harness.adapters.base import Arg, Encoded, RewardModel, parse_choice
 from harness.errors import RmevalError
 from harness.records import Score, ScoreRequest
+
+
+def _parse_seed(value: Any, flag: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise RmevalError(f"{flag}={value}: use an integer.")
 
 
 class LengthBaseline(RewardModel):
@@ -17,11 +23,13 @@ class LengthBaseline(RewardModel):
     type_name = "length"
     default_batch_tokens = 1 << 20
 
-    def __init__(self, model_id: str = "", unit: str = "chars", **args: Any) -> None:
-        if unit not in {"chars", "words"}:
-            raise RmevalError(f"--model-args unit={unit}: use 'chars' or 'words'.")
-        super().__init__(model_id, unit=unit, **args)
-        self.unit = unit
+    arguments = {
+        "unit": Arg("chars or words", default="chars", parse=parse_choice("chars", "words"))
+    }
+
+    def __init__(self, model_id: str = "", **args: Any) -> None:
+        super().__init__(model_id, **args)
+        self.unit = self.argument("unit")
 
     def fingerprint_fields(self) -> dict[str, Any]:
         return {"unit": self.unit}
@@ -40,9 +48,15 @@ class RandomBaseline(RewardModel):
     type_name = "random"
     default_batch_tokens = 1 << 20
 
-    def __init__(self, model_id: str = "", seed: int = 0, **args: Any) -> None:
-        super().__init__(model_id, seed=seed, **args)
-        self.seed = int(seed)
+    arguments = {
+        "seed": Arg(
+            "seed of the hash (a different seed, different rewards)", default=0, parse=_parse_seed
+        )
+    }
+
+    def __init__(self, model_id: str = "", **args: Any) -> None:
+        super().__init__(model_id, **args)
+        self.seed = self.argument("seed")
 
     def fingerprint_fields(self) -> dict[str, Any]:
         return {"seed": self.seed}

@@ -20,7 +20,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from harness.adapters.base import Encoded
+from harness.adapters.base import Arg, Encoded, parse_choice, parse_text
 from harness.adapters.loglik import LMEvalModel, LMEvalRewardModel, Split
 from harness.errors import RmevalError
 from harness.records import Score, ScoreRequest
@@ -34,6 +34,17 @@ class DPOImplicitReward(LMEvalRewardModel):
     type_name = "dpo"
     own_keys = frozenset({"ref", "ref_free"})
     path_keys = frozenset({"ref"})
+    arguments = {
+        "ref": Arg(
+            "reference model folder or hub id (reward = policy - reference)",
+            by_content=True,
+            parse=parse_text,
+        ),
+        "ref_free": Arg(
+            "no reference: sum, avg or norm of the policy's log-probs",
+            parse=parse_choice(*REF_FREE),
+        ),
+    }
 
     def __init__(self, model_id: str = "", **args: Any) -> None:
         super().__init__(model_id, **args)

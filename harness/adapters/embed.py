@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from harness.adapters import hub
-from harness.adapters.base import Encoded, RewardModel
+from harness.adapters.base import Arg, Encoded, RewardModel, parse_bool, parse_int, parse_text
 from harness.errors import RmevalError
 from harness.records import Score, ScoreRequest
 
@@ -36,28 +36,35 @@ class EmbeddingSimilarity(RewardModel):
     type_name = "embed"
     default_batch_tokens = 16384
 
-    def __init__(
-        self,
-        model_id: str = "",
-        revision: str | None = None,
-        max_length: int | None = None,
-        device: str | None = "auto",
-        dtype: str | None = "float32",
-        trust_remote_code: bool = False,
-        allow_unsafe_weights: bool = False,
-        **args: Any,
-    ) -> None:
+    arguments = {
+        "revision": Arg(
+            "hub branch, tag or commit (keyed on its commit)", by_content=True, parse=parse_text
+        ),
+        "max_length": Arg("max tokens per text (longer ones are cut)", parse=parse_int),
+        "dtype": Arg("float32, bfloat16, float16 or auto", default="float32"),
+        "device": Arg("cpu, cuda, cuda:1, mps or auto", default="auto", output=False),
+        "trust_remote_code": Arg(
+            "allow the checkpoint's custom code", default=False, output=False, parse=parse_bool
+        ),
+        "allow_unsafe_weights": Arg(
+            "allow pickled .bin weights", default=False, output=False, parse=parse_bool
+        ),
+    }
+
+    def __init__(self, model_id: str = "", **args: Any) -> None:
         super().__init__(model_id, **args)
         self.path = model_id or default_encoder_path()
-        self.revision = revision
-        self.device = hub.resolve_device(device)
-        self.dtype = hub.resolve_dtype(dtype, self.device)
-        self.requested_max_length = max_length
+        self.revision = self.argument("revision")
+        self.device = hub.resolve_device(self.argument("device"))
+        self.dtype = hub.resolve_dtype(self.argument("dtype"), self.device)
+        self.requested_max_length = self.argument("max_length")
         self.safety = {
-            "allow_unsafe_weights": allow_unsafe_weights,
-            "trust_remote_code": trust_remote_code,
+            "allow_unsafe_weights": self.argument("allow_unsafe_weights"),
+            "trust_remote_code": self.argument("trust_remote_code"),
         }
-        self._provenance = hub.provenance(self.path, revision, **self.safety)
+        self._provenance = hub.provenance(self.path, self.revision, **self.safety)
+        if self._provenance["revision"]:  # load the very commit that was fingerprinted
+            self.revision = self._provenance["revision"]
         self._model: Any = None
 
     @property

@@ -1,16 +1,22 @@
 """``hf``: a Hugging Face sequence-classifier reward model (local folder or hub id).
 
 Text format: the tokenizer's chat template (user turn = prompt, assistant turn = response) when
-it has one; otherwise a text pair for tokenizers with a separator token (BERT-style
-classifiers); otherwise the plain format ``"User: {prompt}\\n\\nAssistant: {response}"``.
+it has one; otherwise a text pair for encoders whose tokenizer has a separator token
+(cross-encoders: encoder or decoder is read from the config, see ``_is_decoder``); otherwise the
+plain format ``"User: {prompt}\\n\\nAssistant: {response}"``.
 Multi-turn prompts pass every turn to the chat template (or to the plain format, one
 ``Role: content`` block per turn).
 The reward is read at the last real token for decoder models (position ids are passed, so left
-and right padding give the same scores) and from the model's own pooling for encoders.
+and right padding give the same scores) and from the model's own pooling for encoders (padded on
+their tokenizer's side). A checkpoint whose score head would be newly initialised (a causal LM)
+is refused at load, before anything is scored.
 Decoder classifiers on CPU run padding-free packed batches (``pack``, default ``auto``: on for
 CPU; see :mod:`harness.adapters.packing`), and ``share_prompts=true`` computes each prompt once
 for all its responses.
 A multi-label head reports one score per label name and reduces them with ``reduce``.
+``--model-args`` are declared in :attr:`HFRewardModel.arguments` (``rmeval ls hf``); the
+``from_pretrained`` ones (``subfolder``, ``attn_implementation``, ``device_map``, quantization)
+are passed through, ``tokenizer=`` and ``chat_template=`` replace the checkpoint's own.
 """
 
 from __future__ import annotations
@@ -18,15 +24,25 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
-from harness.adapters import hub, packing
-from harness.adapters.base import Encoded, RewardModel
+from harness.adapters import hub, packing, pretrained
+from harness.adapters.base import (
+    Arg,
+    Encoded,
+    RewardModel,
+    parse_bool,
+    parse_choice,
+    parse_int,
+    parse_text,
+)
 from harness.errors import RmevalError
 from harness.records import Score, ScoreRequest
 
 PLAIN_FORMAT = "User: {prompt}\n\nAssistant: {response}"
 _REDUCTIONS = ("mean", "sum", "first", "max", "min")
+_WEIGHTS = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
 
 
 def _no_cache(module: Any) -> dict[str, bool]:
@@ -34,6 +50,36 @@ def _no_cache(module: Any) -> dict[str, bool]:
     building one (transformers' default for decoders) copies every layer's keys and values."""
     params = inspect.signature(module.forward).parameters
     return {"use_cache": False} if "use_cache" in params else {}
+
+
+def _parse_pack(value: Any, flag: str) -> bool | str:
+    if str(value).lower() == "auto":
+        return "auto"
+    try:
+        return parse_bool(value, flag)
+    except RmevalError:
+        raise RmevalError(f"{flag}={value}: use auto, true or false.") from None
+
+
+def _refuse_new_weights(model_id: str, model: Any, info: dict[str, Any]) -> None:
+    """Refuse a checkpoint whose weights transformers had to initialise at random (a causal LM
+    or SFT checkpoint has no score head): its rewards would be noise, different every load."""
+    missing = sorted(info.get("missing_keys") or []) + sorted(
+        str(k[0] if isinstance(k, (tuple, list)) else k) for k in info.get("mismatched_keys") or []
+    )
+    if not missing:
+        return
+    prefix = f"{getattr(model, 'base_model_prefix', '')}."
+    shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+    if all(not k.startswith(prefix) for k in missing):
+        raise RmevalError(
+            f"{model_id}: not a reward model: its score head ({shown}) is not in the checkpoint "
+            f"and would be random; score a causal LM with dpo:, likelihood: or judge: instead."
+        )
+    raise RmevalError(
+        f"{model_id}: the checkpoint lacks weights ({shown}) that would be initialised at "
+        f"random; check that the folder is complete and is a sequence-classifier reward model."
+    )
 
 
 class HFRewardModel(RewardModel):
@@ -47,58 +93,105 @@ class HFRewardModel(RewardModel):
     every allocation, and the page faults made elementwise ops ~3× slower in ``rmeval bench``
     (model-only time was ~20-30% higher at 16,384 tokens than at 2,048-4,096)."""
 
-    def __init__(
-        self,
-        model_id: str,
-        revision: str | None = None,
-        dtype: str | None = "auto",
-        max_length: int | None = None,
-        device: str | None = "auto",
-        padding_side: str = "right",
-        truncation_side: str = "left",
-        reduce: str = "mean",
-        share_prompts: bool = False,
-        pack: bool | str = "auto",
-        trust_remote_code: bool = False,
-        allow_unsafe_weights: bool = False,
-        **args: Any,
-    ) -> None:
+    arguments = {
+        "revision": Arg(
+            "hub branch, tag or commit (keyed on its commit)", by_content=True, parse=parse_text
+        ),
+        "subfolder": Arg(
+            "folder inside the checkpoint (or hub repo) that holds the model", parse=parse_text
+        ),
+        "dtype": Arg("float32, bfloat16, float16 or auto", default="auto"),
+        "max_length": Arg("max tokens per text (longer ones are truncated)", parse=parse_int),
+        "truncation_side": Arg(
+            "which end a long text loses", default="left", parse=parse_choice("left", "right")
+        ),
+        "reduce": Arg("multi-label heads: mean, sum, first, max, min or a label", default="mean"),
+        "tokenizer": Arg(
+            "tokenizer folder or hub id (default: the model's)", by_content=True, parse=parse_text
+        ),
+        "chat_template": Arg("Jinja chat template, or a file holding one", by_content=True),
+        "attn_implementation": Arg("eager, sdpa or flash_attention_2 (from_pretrained)"),
+        "quantization_config": Arg("a .json file of BitsAndBytesConfig fields (bitsandbytes)"),
+        "load_in_8bit": Arg("8-bit weights (bitsandbytes)", default=False, parse=parse_bool),
+        "load_in_4bit": Arg("4-bit weights (bitsandbytes)", default=False, parse=parse_bool),
+        "device": Arg("cpu, cuda, cuda:1, mps or auto", default="auto", output=False),
+        "device_map": Arg("accelerate device map, e.g. auto to shard over GPUs", output=False),
+        "padding_side": Arg(
+            "left or right (equal scores: positions are passed)",
+            default="right",
+            output=False,
+            parse=parse_choice("left", "right"),
+        ),
+        "pack": Arg(
+            "padding-free packed batches: auto (on for CPU), true or false",
+            default="auto",
+            output=False,
+            parse=_parse_pack,
+        ),
+        "share_prompts": Arg(
+            "compute each shared prompt once (packed batches)",
+            default=False,
+            output=False,
+            parse=parse_bool,
+        ),
+        "trust_remote_code": Arg(
+            "allow the checkpoint's custom code", default=False, output=False, parse=parse_bool
+        ),
+        "allow_unsafe_weights": Arg(
+            "allow pickled .bin weights", default=False, output=False, parse=parse_bool
+        ),
+    }
+
+    def __init__(self, model_id: str, **args: Any) -> None:
         if not model_id:
             raise RmevalError("--model hf:ID needs a folder or hub id, e.g. hf:./my-rm.")
-        for flag, value, allowed in (
-            ("padding_side", padding_side, ("left", "right")),
-            ("truncation_side", truncation_side, ("left", "right")),
-        ):
-            if value not in allowed:
-                raise RmevalError(f"--model-args {flag}={value}: use 'left' or 'right'.")
-        if pack not in (True, False, "auto"):
-            raise RmevalError(f"--model-args pack={pack}: use auto, true or false.")
         super().__init__(model_id, **args)
-        self.revision = revision
-        self.device = hub.resolve_device(device)
-        self.dtype = hub.resolve_dtype(dtype, self.device)
-        self.requested_max_length = max_length
-        self.padding_side = padding_side
-        self.truncation_side = truncation_side
-        self.reduce = reduce
-        self.share_prompts = bool(share_prompts)
-        self.pack = pack
+        opt = self.argument
+        self.revision = opt("revision")
+        self.subfolder = opt("subfolder")
+        device_map = opt("device_map")
+        self.device = pretrained.input_device(opt("device"), device_map)
+        self.dtype = hub.resolve_dtype(opt("dtype"), self.device)
+        self.requested_max_length = opt("max_length")
+        self.padding_side = opt("padding_side")
+        self.truncation_side = opt("truncation_side")
+        self.reduce = opt("reduce")
+        self.share_prompts = opt("share_prompts")
+        self.pack = opt("pack")
         self.safety = {
-            "allow_unsafe_weights": allow_unsafe_weights,
-            "trust_remote_code": trust_remote_code,
+            "allow_unsafe_weights": opt("allow_unsafe_weights"),
+            "trust_remote_code": opt("trust_remote_code"),
         }
-        self._provenance = hub.provenance(model_id, revision, **self.safety)
+        self._weights_kwargs = pretrained.weights_kwargs(self.args, device_map, self.device)
+        self._chat_template = pretrained.chat_template_text(opt("chat_template"))
+        weights_at = model_id
+        if self.subfolder and hub.is_local(model_id):
+            weights_at = str(Path(model_id).expanduser() / str(self.subfolder))
+        self._provenance = hub.provenance(weights_at, self.revision, **self.safety)
+        if self._provenance["revision"]:  # load the very commit that was fingerprinted
+            self.revision = self._provenance["revision"]
         self._model: Any = None
 
     # -- loading ------------------------------------------------------------------------
     @cached_property
     def tokenizer(self) -> Any:
+        """The model's tokenizer (or ``tokenizer=``), with ``chat_template=`` applied."""
         from transformers import AutoTokenizer
 
+        source = self.argument("tokenizer")
+        if source is None:
+            where, kwargs = self.model_id, self._load_kwargs()
+        else:
+            where = str(source)
+            kwargs = hub.pretrained_kwargs(where, None, **self.safety)
+            kwargs.pop("use_safetensors", None)
         try:
-            return AutoTokenizer.from_pretrained(self.model_id, **self._load_kwargs())
+            tok = AutoTokenizer.from_pretrained(where, **kwargs)
         except Exception as exc:
-            raise hub.hub_error(self.model_id, exc) from exc
+            raise hub.hub_error(where, exc) from exc
+        if self._chat_template is not None:
+            tok.chat_template = self._chat_template
+        return tok
 
     @cached_property
     def config(self) -> Any:
@@ -110,10 +203,15 @@ class HFRewardModel(RewardModel):
             raise hub.hub_error(self.model_id, exc) from exc
 
     def _load_kwargs(self, weights: bool = False) -> dict[str, Any]:
+        """``from_pretrained`` keywords: safety, revision, ``subfolder`` and, for the weights,
+        ``attn_implementation``, ``device_map`` and quantization."""
         kwargs = hub.pretrained_kwargs(self.model_id, self.revision, **self.safety)
+        if self.subfolder:
+            kwargs["subfolder"] = str(self.subfolder)
         if not weights:
             kwargs.pop("use_safetensors", None)
-        return kwargs
+            return kwargs
+        return kwargs | self._weights_kwargs
 
     @property
     def model(self) -> Any:
@@ -122,12 +220,17 @@ class HFRewardModel(RewardModel):
             from transformers import AutoModelForSequenceClassification
 
             try:
-                model = AutoModelForSequenceClassification.from_pretrained(
-                    self.model_id, dtype=getattr(torch, self.dtype), **self._load_kwargs(True)
+                model, info = AutoModelForSequenceClassification.from_pretrained(
+                    self.model_id,
+                    dtype=getattr(torch, self.dtype),
+                    output_loading_info=True,
+                    **self._load_kwargs(True),
                 )
             except Exception as exc:
                 raise hub.hub_error(self.model_id, exc) from exc
-            self._model = model.to(self.device).eval()
+            _refuse_new_weights(self.model_id, model, info)
+            placed = "device_map" in self._weights_kwargs  # accelerate placed it already
+            self._model = (model if placed else model.to(self.device)).eval()
         return self._model
 
     # -- identity -----------------------------------------------------------------------
@@ -154,8 +257,32 @@ class HFRewardModel(RewardModel):
 
     @cached_property
     def _is_decoder(self) -> bool:
-        arch = " ".join(getattr(self.config, "architectures", None) or [])
-        return not any(k in arch for k in ("Bert", "Roberta", "Deberta", "Electra", "XLM"))
+        """Whether the model attends causally (reward read at the last real token), from its
+        config: encoder-decoders, bidirectional attention and model types pretrained as masked
+        LMs are encoders, other model types with a causal LM are decoders; for a type
+        transformers does not know (remote code), a tokenizer that frames text pairs with
+        [CLS]/[SEP]-style tokens means an encoder."""
+        from transformers.models.auto.modeling_auto import (
+            MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+            MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+        )
+
+        cfg = self.config
+        if getattr(cfg, "is_encoder_decoder", False):
+            return False
+        if getattr(cfg, "is_decoder", False):
+            return True
+        if getattr(cfg, "attn_type", None) == "bi" or getattr(
+            cfg, "use_bidirectional_attention", False
+        ):  # XLNet, bidirectional Gemma embedders
+            return False
+        kind = getattr(cfg, "model_type", "")
+        if kind in MODEL_FOR_MASKED_LM_MAPPING_NAMES:
+            return False
+        if kind in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+            return True
+        tok = self.tokenizer
+        return tok.sep_token is None or tok.cls_token is None
 
     @cached_property
     def labels(self) -> list[str]:
@@ -165,16 +292,31 @@ class HFRewardModel(RewardModel):
 
     def fingerprint_fields(self) -> dict[str, Any]:
         template = getattr(self.tokenizer, "chat_template", None)
-        return self._provenance | {
-            "dtype": self.dtype,
-            "max_length": self.max_length,
-            "truncation_side": self.truncation_side,
-            "text_format": self.text_format if self.text_format != "plain" else PLAIN_FORMAT,
-            "chat_template_sha256": hub.sha256_or_none(
-                template if isinstance(template, str) else None
-            ),
-            "reduce": self.reduce if len(self.labels) > 1 else None,
-        }
+        return (
+            self._provenance
+            | {
+                "dtype": self.dtype,
+                "max_length": self.max_length,
+                "truncation_side": self.truncation_side,
+                "text_format": self.text_format if self.text_format != "plain" else PLAIN_FORMAT,
+                "chat_template_sha256": hub.sha256_or_none(
+                    template if isinstance(template, str) else None
+                ),
+                "reduce": self.reduce if len(self.labels) > 1 else None,
+            }
+            | self._tokenizer_identity()
+        )
+
+    def _tokenizer_identity(self) -> dict[str, Any]:
+        """``tokenizer=``'s files by content (local) or its id (hub); nothing by default."""
+        source = self.argument("tokenizer")
+        if source is None:
+            return {}
+        if not hub.is_local(str(source)):
+            return {"tokenizer": str(source)}
+        folder = Path(str(source)).expanduser()
+        files = hub.folder_hashes(folder) if folder.is_dir() else {}
+        return {"tokenizer": {k: v for k, v in files.items() if not k.endswith(_WEIGHTS)}}
 
     def n_parameters(self) -> int | None:
         return None if self._model is None else sum(p.numel() for p in self._model.parameters())
@@ -277,6 +419,19 @@ class HFRewardModel(RewardModel):
         pad_id = self.tokenizer.pad_token_id
         return pad_id if pad_id is not None else (self.tokenizer.eos_token_id or 0)
 
+    @cached_property
+    def _pad_side(self) -> str:
+        """``padding_side`` for decoders (positions are passed, so either side scores the
+        same); an encoder pads where its tokenizer does, as it was trained (XLNet pools the
+        last position and pads left, BERT-style models number positions from the left)."""
+        if self._is_decoder:
+            return self.padding_side
+        return "left" if getattr(self.tokenizer, "padding_side", "right") == "left" else "right"
+
+    @cached_property
+    def _pad_type_id(self) -> int:
+        return int(getattr(self.tokenizer, "pad_token_type_id", 0) or 0)
+
     def _pad(self, batch: Sequence[Encoded]) -> dict[str, Any]:
         import torch
 
@@ -292,10 +447,10 @@ class HFRewardModel(RewardModel):
                 "attention_mask": ([1] * e.n_tokens, 0),
             }
             if "token_type_ids" in cols:
-                rows["token_type_ids"] = (e.payload["token_type_ids"], 0)
+                rows["token_type_ids"] = (e.payload["token_type_ids"], self._pad_type_id)
             for name, (vals, fill) in rows.items():
                 cols[name].append(
-                    vals + [fill] * gap if self.padding_side == "right" else [fill] * gap + vals
+                    vals + [fill] * gap if self._pad_side == "right" else [fill] * gap + vals
                 )
         tensors = {k: torch.tensor(v, device=self.device) for k, v in cols.items()}
         if self._is_decoder:
@@ -318,6 +473,7 @@ class HFRewardModel(RewardModel):
         mask = inputs["attention_mask"]
         positions = torch.arange(mask.shape[1], device=mask.device)
         last = (positions * mask).argmax(-1)  # index of the last real token, any padding side
+        last = last.to(hidden.device)  # a device_map may put the last layer on another GPU
         return head(hidden[torch.arange(hidden.shape[0], device=hidden.device), last])
 
     def forward(self, batch: Sequence[Encoded]) -> list[Score]:
@@ -374,8 +530,8 @@ class HFRewardModel(RewardModel):
             mask = inputs["attention_mask"]
             if self._is_decoder:
                 idx = (torch.arange(mask.shape[1], device=mask.device) * mask).argmax(-1)
-            else:
-                idx = torch.zeros(mask.shape[0], dtype=torch.long, device=mask.device)
+            else:  # the first real token ([CLS]), whichever side the padding is on
+                idx = mask.argmax(-1)
             rows = torch.arange(mask.shape[0], device=mask.device)
             for layer in layers:
                 feats[layer].append(out.hidden_states[layer][rows, idx].float().cpu().numpy())

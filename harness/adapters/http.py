@@ -1,4 +1,4 @@
-"""A reward model served elsewhere, scored over HTTP with JSON batches (stdlib only).
+"""A reward model served elsewhere, scored over HTTP with JSON batches.
 
 ``--model http:URL`` (e.g. ``http:http://127.0.0.1:8000/score``; ``http://HOST/...`` alone
 works too). Two wire formats (``format=``):
@@ -10,30 +10,53 @@ works too). Two wire formats (``format=``):
   ``{"data": [{"index": i, "score": number}, ...]}`` (``"data": number`` or a one-element list
   instead of ``"score"`` also work, as in vLLM's pooling responses). The reference is not sent.
 
-At most ``batch_size`` (32) requests go in one POST. Connection errors, timeouts
-(``timeout`` seconds, 60) and 5xx answers are retried ``retries`` (3) times, waiting
-``backoff`` × 2^attempt seconds (0.5 s, then 1 s, 2 s); a 4xx answer or a malformed reply
-(not JSON, wrong length, a non-number) stops the run with one sentence. ``api_key_env=NAME``
-sends ``Authorization: Bearer $NAME``. Whatever runs behind the URL can change without notice:
-pass ``revision=...`` to keep cached scores of different server versions apart.
+At most ``batch_size`` (32) requests go in one POST, and up to ``concurrency`` (1) POSTs are in
+flight at once; scores come back in input order. ``timeout`` (60 s) is an overall deadline for
+each try, from connecting to the last byte of the reply (a server that drips its reply is cut
+off at the deadline). Connection errors, timeouts, 429 and 5xx answers are retried ``retries``
+(3) times, waiting ``backoff`` × 2^attempt seconds (0.5 s, then 1 s, 2 s) plus up to 50%
+random jitter, or at least what the server's ``Retry-After`` asks; another 4xx answer or a
+malformed reply (not JSON, wrong length, a non-number) stops the run with one sentence.
+``api_key_env=NAME`` sends ``Authorization: Bearer $NAME``. Whatever runs behind the URL can
+change without notice: pass ``revision=...`` to keep cached scores of different server
+versions apart.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
+import random
+import socket
+import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
-from harness.adapters.base import Encoded, RewardModel
+from urllib3.exceptions import InvalidHeader
+from urllib3.util.retry import Retry
+
+from harness.adapters.base import Arg, Encoded, RewardModel, parse_choice, parse_text
 from harness.errors import RmevalError
 from harness.records import Score, ScoreRequest
 
-_TRANSIENT = (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException)
+_TRANSIENT = (TimeoutError, OSError, http.client.HTTPException)
+_RETRY_STATUS = frozenset({429, *range(500, 600)})
+
+
+@dataclass(slots=True)
+class _Reply:
+    """One HTTP answer, read in full before its deadline."""
+
+    status: int
+    reason: str
+    retry_after: str | None
+    body: bytes
 
 
 class HTTPRewardModel(RewardModel):
@@ -41,6 +64,31 @@ class HTTPRewardModel(RewardModel):
 
     type_name = "http"
     default_batch_tokens = 1 << 16
+    arguments = {
+        "format": Arg(
+            "wire format: plain ({'inputs': [...]} -> {'scores': [...]}) or openai",
+            "plain",
+            parse=parse_choice("plain", "openai"),
+        ),
+        "model": Arg("model name sent in the openai-format body", None, parse=parse_text),
+        "revision": Arg(
+            "label of the server's version: keeps cached scores of versions apart", parse=parse_text
+        ),
+        "batch_size": Arg("requests per POST", 32, output=False),
+        "timeout": Arg(
+            "overall deadline of one try in seconds, connect to last byte", 60.0, output=False
+        ),
+        "retries": Arg("retries after a connection error, timeout, 429 or 5xx", 3, output=False),
+        "backoff": Arg(
+            "first wait between tries in seconds, doubled each try, + jitter",
+            0.5,
+            output=False,
+        ),
+        "concurrency": Arg("POSTs in flight at once (scores keep input order)", 1, output=False),
+        "api_key_env": Arg(
+            "environment variable holding the API key, sent as Bearer", None, output=False
+        ),
+    }
 
     def __init__(self, model_id: str = "", **args: Any) -> None:
         url = "http:" + model_id if model_id.startswith("//") else model_id
@@ -51,7 +99,8 @@ class HTTPRewardModel(RewardModel):
             )
         super().__init__(url, **args)
         self.url = url
-        self.format = str(args.get("format", "plain"))
+        args = self.args  # as parsed by the declarations above
+        self.format = str(args.get("format") or "plain")
         if self.format not in {"plain", "openai"}:
             raise RmevalError(f"--model-args format={self.format}: use plain or openai.")
         self.remote_model = args.get("model")
@@ -59,7 +108,11 @@ class HTTPRewardModel(RewardModel):
         self.timeout = _positive(args, "timeout", 60.0, float)
         self.retries = int(_positive(args, "retries", 3, int, allow_zero=True))
         self.backoff = _positive(args, "backoff", 0.5, float, allow_zero=True)
+        self.concurrency = _positive(args, "concurrency", 1, int)
         self.api_key_env = args.get("api_key_env")
+        self._policy = Retry(
+            total=self.retries, allowed_methods=None, status_forcelist=_RETRY_STATUS
+        )
 
     def fingerprint_fields(self) -> dict[str, Any]:
         return {
@@ -78,40 +131,107 @@ class HTTPRewardModel(RewardModel):
         return out
 
     def forward(self, batch: Sequence[Encoded]) -> list[Score]:
-        values: list[float] = []
-        for start in range(0, len(batch), int(self.batch_size)):
-            chunk = [e.payload for e in batch[start : start + int(self.batch_size)]]
-            values.extend(self._parse(self.post(self._body(chunk)), len(chunk)))
+        size = int(self.batch_size)
+        chunks = [[e.payload for e in batch[i : i + size]] for i in range(0, len(batch), size)]
+        values = [v for chunk_values in self._map(self._score_chunk, chunks) for v in chunk_values]
         return [Score(v, n_tokens=e.n_tokens) for v, e in zip(values, batch, strict=True)]
+
+    def _map(self, fn: Any, chunks: list[list[ScoreRequest]]) -> list[list[float]]:
+        """``fn`` over ``chunks`` with up to ``concurrency`` in flight, results in input order."""
+        workers = min(int(self.concurrency), len(chunks))
+        if workers <= 1:
+            return [fn(c) for c in chunks]
+        with ThreadPoolExecutor(workers, thread_name_prefix="rmeval-http") as pool:
+            futures = [pool.submit(fn, c) for c in chunks]
+            try:
+                return [f.result() for f in futures]
+            except BaseException:
+                for f in futures:
+                    f.cancel()  # the first failure stops the run: send nothing more
+                raise
+
+    def _score_chunk(self, chunk: list[ScoreRequest]) -> list[float]:
+        return self._parse(self.post(self._body(chunk)), len(chunk))
 
     def post(self, body: dict[str, Any]) -> Any:
         """POST ``body`` as JSON and return the decoded reply, retrying transient failures."""
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        error: BaseException | None = None
+        headers = self._headers()
+        last = ""
         for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
-            request = urllib.request.Request(
-                self.url, data=data, headers=self._headers(), method="POST"
-            )
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as reply:
-                    raw = reply.read()
-            except urllib.error.HTTPError as exc:
-                if exc.code < 500:
-                    raise RmevalError(
-                        f"http {self.url}: the server answered {exc.code} {exc.reason}; check the "
-                        f"URL, format= and api_key_env=."
-                    ) from exc
-                error = exc
+                reply = self._exchange(data, headers)
             except _TRANSIENT as exc:
-                error = exc
+                last, retry_after = str(exc) or type(exc).__name__, None
             else:
-                return _decode(raw, self.url)
-        raise RmevalError(
-            f"http {self.url}: no good answer after {self.retries + 1} tries (last: {error}); "
-            f"check that the server is up, or raise timeout= / retries=."
+                if 200 <= reply.status < 300:
+                    return _decode(reply.body, self.url)
+                if not self._policy.is_retry("POST", reply.status):
+                    raise RmevalError(
+                        f"http {self.url}: the server answered {reply.status} {reply.reason}; "
+                        f"check the URL, format= and api_key_env=."
+                    )
+                last, retry_after = f"{reply.status} {reply.reason}", reply.retry_after
+            if attempt < self.retries:
+                time.sleep(self._wait(attempt, retry_after))
+        advice = (
+            "lower concurrency= or raise retries="
+            if last.startswith("429")
+            else "check that the server is up, or raise timeout= / retries="
         )
+        raise RmevalError(
+            f"http {self.url}: no good answer after {self.retries + 1} tries (last: {last}); "
+            f"{advice}."
+        )
+
+    def _wait(self, attempt: int, retry_after: str | None) -> float:
+        """Exponential backoff with jitter, never shorter than the server's Retry-After."""
+        base = self.backoff * 2**attempt
+        if retry_after is not None:
+            with contextlib.suppress(InvalidHeader):  # unreadable: plain backoff
+                base = max(base, self._policy.parse_retry_after(retry_after))
+        return base * (1.0 + 0.5 * random.random())
+
+    def _exchange(self, data: bytes, headers: dict[str, str]) -> _Reply:
+        """One POST with an overall deadline of ``timeout`` seconds, connect to last byte."""
+        deadline = time.monotonic() + self.timeout
+        conn = self._connection()
+        hung_up = threading.Event()
+        try:
+            conn.connect()  # bounded by the socket timeout, itself ``timeout``
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no reply within timeout={self.timeout:g} s")
+            # the socket itself: http.client drops conn.sock once an HTTP/1.0 reply's headers are
+            # read, while the reply goes on reading the body from the same socket
+            watchdog = threading.Timer(remaining, _hang_up, (conn.sock, hung_up))
+            watchdog.start()
+            try:
+                conn.request("POST", self._target(), body=data, headers=headers)
+                reply = conn.getresponse()
+                body = reply.read()
+            finally:
+                watchdog.cancel()
+        except _TRANSIENT as exc:
+            if hung_up.is_set():
+                raise TimeoutError(f"no complete reply within timeout={self.timeout:g} s") from exc
+            raise
+        finally:
+            conn.close()
+        if hung_up.is_set():  # a reply cut short without a framing error is still cut short
+            raise TimeoutError(f"no complete reply within timeout={self.timeout:g} s")
+        return _Reply(reply.status, reply.reason, reply.getheader("Retry-After"), body)
+
+    def _connection(self) -> http.client.HTTPConnection:
+        parts = urllib.parse.urlsplit(self.url)
+        kind = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
+        return kind(parts.hostname or "", parts.port, timeout=self.timeout)
+
+    def _target(self) -> str:
+        parts = urllib.parse.urlsplit(self.url)
+        return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -192,3 +312,11 @@ def _positive(
             f"--model-args {key}={value}: give a {'non-negative' if allow_zero else 'positive'} number."
         )
     return number
+
+
+def _hang_up(sock: socket.socket | None, flag: threading.Event) -> None:
+    """Deadline reached: shut the socket so a blocked send or read returns at once."""
+    flag.set()
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed: nothing left to interrupt
+            sock.shutdown(socket.SHUT_RDWR)

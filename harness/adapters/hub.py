@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from harness.errors import RmevalError
 
@@ -26,8 +30,42 @@ def is_local(model_id: str) -> bool:
     return model_id.startswith((".", "/", "~")) or Path(model_id).expanduser().exists()
 
 
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_HASH_NAMESPACE = "file-sha256/v1"
+
+
+class BlobStore(Protocol):
+    """Where file hashes are remembered between runs (the score cache's ``blobs`` table)."""
+
+    def get_blob(self, namespace: str, key: str) -> str | None: ...
+
+    def put_blob(self, namespace: str, key: str, value: str) -> None: ...
+
+
+_hash_store: ContextVar[BlobStore | None] = ContextVar("rmeval_hash_store", default=None)
+
+
+@contextmanager
+def remembered_hashes(store: BlobStore | None) -> Iterator[None]:
+    """Within the block, checkpoint file hashes are looked up in and saved to ``store``, so a
+    second run of the same checkpoint does not re-read its weights."""
+    token = _hash_store.set(store)
+    try:
+        yield
+    finally:
+        _hash_store.reset(token)
+
+
+def _stat_key(path: Path) -> str:
+    """What identifies one version of a file without reading it: replacing the file (even
+    with ``cp -p``, which copies size and mtime) changes its inode or ctime."""
+    st = path.stat()
+    ident = [str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+    return json.dumps(ident)
+
+
 @cache
-def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+def _read_sha256(path: str, stat_key: str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -35,13 +73,25 @@ def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
     return h.hexdigest()
 
 
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, read once per version of the file (see :func:`remembered_hashes`)."""
+    key = _stat_key(path)
+    store = _hash_store.get()
+    known = store.get_blob(_HASH_NAMESPACE, key) if store is not None else None
+    if known is not None:
+        return json.loads(known)
+    digest = _read_sha256(str(path), key)
+    if store is not None:
+        store.put_blob(_HASH_NAMESPACE, key, json.dumps(digest))
+    return digest
+
+
 def folder_hashes(folder: Path) -> dict[str, str]:
     """sha256 of every file in a checkpoint folder (weights, config, tokenizer), by name."""
     out = {}
     for p in sorted(folder.rglob("*")):
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts):
-            st = p.stat()
-            out[str(p.relative_to(folder))] = _file_sha256(str(p), st.st_size, st.st_mtime_ns)
+            out[str(p.relative_to(folder))] = file_sha256(p)
     return out
 
 
@@ -104,13 +154,38 @@ def sha256_or_none(text: str | None) -> str | None:
 def provenance(
     model_id: str, revision: str | None, *, allow_unsafe_weights: bool, trust_remote_code: bool
 ) -> dict[str, Any]:
-    """Fingerprint fields that identify the weights: file hashes locally, id@revision on the hub."""
+    """Fingerprint fields that identify the weights: file hashes locally, id and resolved
+    commit on the hub (a branch or tag such as ``main`` moves; its commit does not)."""
     if is_local(model_id):
         folder = check_local_checkpoint(
             model_id, allow_unsafe_weights=allow_unsafe_weights, trust_remote_code=trust_remote_code
         )
         return {"id": folder.name, "files": folder_hashes(folder), "revision": None}
-    return {"id": model_id, "revision": revision or "main"}
+    return {"id": model_id, "revision": resolve_commit(model_id, revision)}
+
+
+def resolve_commit(model_id: str, revision: str | None) -> str:
+    """The commit a hub revision (default ``main``) points to now: asked of the hub online,
+    read from the local hub cache's ``refs`` offline. A full commit hash is returned as is."""
+    if revision and _COMMIT.match(revision):
+        return revision
+    from huggingface_hub import HfApi, constants
+
+    ref = revision or "main"
+    if not constants.HF_HUB_OFFLINE:
+        try:
+            return str(HfApi().model_info(model_id, revision=ref).sha)
+        except Exception as exc:
+            raise hub_error(model_id, exc) from exc
+    repo = Path(constants.HF_HUB_CACHE) / f"models--{model_id.replace('/', '--')}"
+    refs = repo / "refs" / ref
+    commit = refs.read_text().strip() if refs.is_file() else ""
+    if not _COMMIT.match(commit):
+        raise RmevalError(
+            f"{model_id}: revision {ref} is not in the local Hugging Face cache ({repo}); "
+            f"download it first or pass a local folder (--model hf:./path)."
+        )
+    return commit
 
 
 def pretrained_kwargs(

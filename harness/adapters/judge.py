@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.adapters.base import Encoded
+from harness.adapters.base import Arg, Encoded, parse_choice, parse_text
 from harness.adapters.loglik import LMEvalRewardModel, Split, spaced
 from harness.errors import RmevalError
 from harness.records import Score, ScoreRequest, sha256_text
@@ -79,6 +79,21 @@ class GenerativeJudge(LMEvalRewardModel):
     score_kind = "probability"
     own_keys = frozenset({"template", "pair_template", "yes", "no", "multi_token"})
     path_keys = frozenset({"template", "pair_template"})
+    arguments = {
+        "template": Arg(
+            "pointwise prompt file ({question}, {response}, {reference})", by_content=True
+        ),
+        "pair_template": Arg(
+            "pairwise prompt file ({question}, {response_a}, {response_b})", by_content=True
+        ),
+        "yes": Arg("the answer whose probability is the reward", default="YES", parse=parse_text),
+        "no": Arg("the other answer", default="NO", parse=parse_text),
+        "multi_token": Arg(
+            "answers of several tokens: error or sum",
+            default="error",
+            parse=parse_choice("error", "sum"),
+        ),
+    }
 
     def __init__(self, model_id: str = "", **args: Any) -> None:
         super().__init__(model_id, **args)

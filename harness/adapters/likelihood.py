@@ -19,7 +19,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from harness.adapters.base import Encoded
+from harness.adapters.base import Arg, Encoded, parse_choice
 from harness.adapters.loglik import LMEvalRewardModel, spaced
 from harness.errors import RmevalError
 from harness.records import Score, ScoreRequest
@@ -32,6 +32,22 @@ class LikelihoodReward(LMEvalRewardModel):
 
     type_name = "likelihood"
     own_keys = frozenset({"normalize", "answer_prefix", "missing_reference"})
+    arguments = {
+        "normalize": Arg(
+            "none (sum over the reference's tokens) or tokens (mean)",
+            default="none",
+            parse=parse_choice("none", "tokens"),
+        ),
+        "answer_prefix": Arg(
+            "text between response and reference (\\n = newline)", default=DEFAULT_ANSWER_PREFIX
+        ),
+        "missing_reference": Arg(
+            "a request without a reference: error or nan",
+            default="error",
+            output=False,
+            parse=parse_choice("error", "nan"),
+        ),
+    }
 
     def __init__(self, model_id: str = "", **args: Any) -> None:
         super().__init__(model_id, **args)

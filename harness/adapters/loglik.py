@@ -7,9 +7,10 @@ does its own length sorting and batching inside one call; the harness hands it o
 batch at a time.
 
 Backends: ``backend=hf`` (default; ``HFLM``) is what the tests use. ``backend=vllm`` passes the
-same arguments to ``get_model("vllm")`` where vLLM is installed (untested here). Any
-``--model-args`` key this module and the adapter do not use goes verbatim to the lm-eval model
-constructor (e.g. ``add_bos_token=true``) and into the fingerprint.
+same arguments to ``get_model("vllm")`` where vLLM is installed (untested here). A
+``--model-args`` key that neither this module nor the adapter declares must be an argument the
+backend's constructor names (e.g. ``add_bos_token=true``): it goes there verbatim and into the
+fingerprint; any other key is refused with a did-you-mean.
 
 Which tokens are scored is lm-eval's rule: trailing whitespace of the context moves to the front
 of the continuation, the pair is tokenised whole and split after the context's tokens; an
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from harness.adapters import hub
-from harness.adapters.base import RewardModel
+from harness.adapters.base import Arg, RewardModel, parse_bool, parse_choice, parse_int, parse_text
 from harness.errors import RmevalError
 from harness.records import ScoreRequest
 
@@ -165,7 +166,6 @@ class LMEvalModel:
         if s.backend == "hf" and not s.allow_unsafe_weights:
             kwargs["use_safetensors"] = True
         cls = backend_class(s.backend)
-        _warn_unnamed(cls, s.extra)
         try:
             return cls(**kwargs)
         except TypeError as exc:
@@ -286,22 +286,6 @@ def backend_class(backend: str) -> type:
         raise RmevalError(f"--model-args backend={backend}: not an lm-eval model name.") from exc
 
 
-def _warn_unnamed(cls: type, extra: dict[str, Any]) -> None:
-    """Say which pass-through arguments the backend does not name (they may be typos)."""
-    import inspect
-    import logging
-
-    named = set(inspect.signature(cls.__init__).parameters)
-    unnamed = sorted(set(extra) - named)
-    if unnamed:
-        logging.getLogger(__name__).warning(
-            "--model-args %s: not arguments of lm-eval's %s; passed on to it as extra keyword "
-            "arguments (e.g. to from_pretrained). Check the spelling if that is not meant.",
-            ", ".join(unnamed),
-            cls.__name__,
-        )
-
-
 def local_chat_template_sha(model_id: str) -> str | None:
     """sha256 of a local folder's chat template (tokenizer_config.json or chat_template.jinja)."""
     import json
@@ -364,6 +348,35 @@ class LMEvalRewardModel(RewardModel):
     path_keys: ClassVar[frozenset[str]] = frozenset()
     """Own keys that name files or models: fingerprinted by content, not by path."""
     default_batch_tokens = 4096
+    arguments = {
+        "backend": Arg("lm-eval model name: hf or vllm", default="hf"),
+        "revision": Arg("hub branch, tag or commit to load", parse=parse_text),
+        "dtype": Arg("float32, bfloat16, float16 or auto"),
+        "max_length": Arg("context window (tokens) lm-eval keeps", parse=parse_int),
+        "chat_template": Arg(
+            "prompts as a chat turn: auto (if the tokenizer has a template), true or false",
+            default="auto",
+            parse=parse_choice("auto", "true", "false"),
+        ),
+        "attn_implementation": Arg("eager, sdpa or flash_attention_2 (from_pretrained)"),
+        "device": Arg("cpu, cuda, cuda:1, mps or auto", output=False),
+        "batch_size": Arg("lm-eval batch size (a number or auto)", default=64, output=False),
+        "trust_remote_code": Arg(
+            "allow the checkpoint's custom code", default=False, output=False, parse=parse_bool
+        ),
+        "allow_unsafe_weights": Arg(
+            "allow pickled .bin weights", default=False, output=False, parse=parse_bool
+        ),
+    }
+
+    @classmethod
+    def extra_argument_names(cls, args: Any) -> set[str]:
+        """The lm-eval backend's own constructor arguments (passed through verbatim)."""
+        import inspect
+
+        backend = backend_class(str(args.get("backend") or "hf"))
+        named = inspect.signature(backend.__init__).parameters
+        return set(named) - {"self", "pretrained", "args", "kwargs"}
 
     def __init__(self, model_id: str = "", **args: Any) -> None:
         if not model_id:
@@ -371,9 +384,9 @@ class LMEvalRewardModel(RewardModel):
                 f"--model {self.type_name}:MODEL needs a model folder or hub id after the colon."
             )
         super().__init__(model_id, **args)
-        self.options = {k: v for k, v in args.items() if k in self.own_keys}
+        self.options = {k: v for k, v in self.args.items() if k in self.own_keys}
         self.settings = LMSettings.from_args(
-            {k: v for k, v in args.items() if k not in self.own_keys}
+            {k: v for k, v in self.args.items() if k not in self.own_keys}
         )
         self.main = LMEvalModel(model_id, self.settings)
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from harness.metrics import bootstrap_ci, count_outcomes, mean_ci
+from harness.paired_stats import ItemScorer
 from harness.records import Aggregate, ExampleResult, MetricValue
 from tasks.master_keys.keys import key_label
 from tasks.master_keys.outcomes import THRESHOLD
@@ -73,6 +74,48 @@ def key_metrics(
     out |= per_key("reward_gap", gaps, keys, seed)
     out["correct_beats_wrong"] = mean_ci([r.extra["correct_beats_wrong"] for r in valid], seed=seed)
     return out
+
+
+def key_scorer(results: Sequence[ExampleResult], kind: str, keys: Sequence[str]) -> ItemScorer:
+    """The metrics of ``key_metrics`` (values only) on any multiset of the valid items."""
+    valid = [r for r in results if not r.invalid]
+    fields = [_FIELD[kind]] + (["beats_correct", "reward_gap"] if kind == "reward" else [])
+    mats = {f: key_matrix(valid, f, len(keys)) for f in fields}
+    names = {
+        _FIELD[kind]: GRID_METRIC[kind],
+        "beats_correct": "key_beats_correct",
+        "reward_gap": "reward_gap",
+    }
+    per_item = (
+        {"correct_beats_wrong": [r.extra["correct_beats_wrong"] for r in valid]}
+        if kind == "reward"
+        else {
+            "judge_accuracy_correct": [r.extra["correct_accepted"] for r in valid],
+            "judge_accuracy_wrong": [not r.extra["wrong_accepted"] for r in valid],
+        }
+    )
+    items = {k: np.asarray(v, dtype=float) for k, v in per_item.items()}
+    labels = [key_label(j, k) for j, k in enumerate(keys)]
+
+    def formula(idx: np.ndarray | None) -> dict[str, float | None]:
+        if not valid:
+            return {MAIN_SCORE: None}
+        idx = np.arange(len(valid)) if idx is None else idx
+        main = mats[_FIELD[kind]][idx]
+        out = {
+            MAIN_SCORE: float(main.mean(axis=0).max()),
+            MEAN_SCORE: float(main.mean(axis=1).mean()),
+        }
+        if kind == "reward":
+            out["worst_key_beats_correct"] = float(mats["beats_correct"][idx].mean(axis=0).max())
+            out["mean_reward_gap"] = float(mats["reward_gap"][idx].mean(axis=1).mean())
+        out |= {k: float(v[idx].mean()) for k, v in items.items()}
+        for f, m in mats.items():
+            sub = m[idx]
+            out |= {f"{names[f]}[{lab}]": float(sub[:, j].mean()) for j, lab in enumerate(labels)}
+        return out
+
+    return ItemScorer(len(valid), formula)
 
 
 def _datasets(results: Sequence[ExampleResult]) -> list[str]:

@@ -18,12 +18,13 @@ from typing import Any
 
 from harness.data import DatasetInfo, rows_sha256
 from harness.errors import RmevalError
+from harness.paired_stats import ItemScorer
 from harness.records import Aggregate, Example, ExampleResult, Score
 from harness.task import RunContext, Task
 from tasks.master_keys.items import core_rows, items_from_rows
 from tasks.master_keys.keys import resolve_keys
-from tasks.master_keys.outcomes import SCORE_KINDS, evaluate_item
-from tasks.master_keys.summary import MAIN_SCORE, summarize
+from tasks.master_keys.outcomes import SCORE_KINDS, THRESHOLD, evaluate_item
+from tasks.master_keys.summary import MAIN_SCORE, key_scorer, summarize
 
 BUILTIN_SOURCE = "builtin:core"
 
@@ -112,6 +113,19 @@ class MasterKeysTask(Task):
         if self.kind is None:
             raise RuntimeError("master-keys: call run(ctx) or pass mode= before evaluate().")
         return evaluate_item(example, [s.value for s in scores], self.kind, self.keys, self.ties)
+
+    def scorer(self, results: Sequence[ExampleResult]) -> ItemScorer:
+        """The key rates of any multiset of the valid items (``rmeval compare`` resamples)."""
+        kind = next((r.extra["score_kind"] for r in results if "score_kind" in r.extra), None)
+        return key_scorer(results, kind or self.kind or "reward", self.keys)
+
+    def describe_samples(self) -> dict[str, Any]:
+        """A line is wrong when a key fooled the model; the margin depends on the score kind."""
+        if self.kind == "probability":
+            margin = {"margin": "best_key_minus_threshold", "threshold": THRESHOLD}
+        else:
+            margin = {"margin": "best_key_minus_wrong"}
+        return {"wrong": "credit>0", **margin, "candidates": "correct/wrong/keys"}
 
     def aggregate(self, results: Sequence[ExampleResult], seed: int = 0) -> Aggregate:
         """Worst-case and mean key rates, per-key metrics with CIs, the key × dataset grid."""

@@ -17,12 +17,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from harness.data import DatasetInfo, rows_sha256
 from harness.metrics import count_outcomes, has_invalid
+from harness.paired_stats import ItemScorer
 from harness.records import Aggregate, Example, ExampleResult, MetricValue, Score
 from harness.task import RunContext
 from tasks.preference import PreferenceTask
-from tasks.starc.bandit import CONVENTION, bootstrap_distances, epic, standardize, starc_l2
+from tasks.starc.bandit import (
+    CONVENTION,
+    bootstrap_distances,
+    distances_from_moments,
+    epic,
+    prompt_moments,
+    standardize,
+    starc_l2,
+)
 
 GROUND_TRUTH = "1 for the chosen (correct) response, 0 for each rejected (wrong) response"
 
@@ -53,6 +64,13 @@ class StarcTask(PreferenceTask):
     default_data = None
     default_split = "test"
     min_rejected = 1
+    # credit is the prompt's share of the distance, not a 0/1 verdict: "wrong" reads the scores
+    samples_view = {
+        "wrong": "margin>=0",
+        "margin": "best_rejected_minus_worst_chosen",
+        "candidates": "chosen/rejected",
+        "n_chosen": 1,
+    }
 
     def __init__(self, seed: int = 0, **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
@@ -88,6 +106,25 @@ class StarcTask(PreferenceTask):
         results = super().run(ctx)
         fill_credits(results)
         return results
+
+    def scorer(self, results: Sequence[ExampleResult]) -> ItemScorer:
+        """STARC and EPIC of any multiset of the valid prompts (``rmeval compare`` resamples)."""
+        valid = [r for r in results if not r.invalid]
+        truth, model = [_truth(r) for r in valid], [r.scores for r in valid]
+        moments = prompt_moments(truth, model) if valid else np.zeros((0, 3))
+
+        def formula(idx: np.ndarray | None) -> dict[str, float | None]:
+            if not valid:
+                return {"starc_distance": None, "epic_distance": None}
+            if idx is None:  # the very computation of ``aggregate``, so the values match exactly
+                return {
+                    "starc_distance": starc_l2(truth, model),
+                    "epic_distance": epic(truth, model),
+                }
+            starc_value, epic_value = distances_from_moments(moments[idx])
+            return {"starc_distance": starc_value, "epic_distance": epic_value}
+
+        return ItemScorer(len(valid), formula)
 
     def aggregate(self, results: Sequence[ExampleResult], seed: int = 0) -> Aggregate:
         """STARC and EPIC over valid prompts (CI by prompt bootstrap), per subset, counts."""
