@@ -228,7 +228,10 @@ def _arguments_text(cls: Any) -> str:
     lines = [f"--model-args of {cls.type_name} (* changes scores: fingerprint, result folder):"]
     width = max(map(len, declared))
     for name, arg in declared.items():
-        default = "" if arg.default is None else f" (default {arg.default})"
+        shown = arg.default
+        if isinstance(shown, str):  # as typed in k=v: a newline shows as \n, on one line
+            shown = shown.encode("unicode_escape").decode("ascii")
+        default = "" if shown is None else f" (default {shown})"
         mark = "*" if arg.output else " "
         lines.append(f" {mark} {name.ljust(width)}  {arg.help}{default}")
     return "\n".join(lines)

@@ -35,6 +35,7 @@ from harness.paired_stats import (  # noqa: F401 (sign_test_p, ItemScorer: publi
 )
 from harness.records import ExampleResult
 from harness.results import check_result
+from leaderboard.schema import validate_result
 
 TaskLoader = Callable[..., list[Any]]
 _SAMPLE_FIELDS = {"id", "subset", "scores", "credit", "tie", "invalid", "truncated", "text_hashes"}
@@ -109,6 +110,7 @@ def load_run(folder: Path, label: str) -> Run:
         if not (isinstance(result, dict) and "schema_version" in result and "task" in result):
             continue  # not a result file (e.g. a comparison written next to it)
         samples = read_samples(check_result(path, result))
+        validate_result(path, result)  # a field of the wrong shape: one sentence, not a crash
         tasks[result["task"]["name"]] = TaskRun(label, path, result, samples)
     if not tasks:
         raise RmevalError(f"{folder}: no result files (<task>.json); run `rmeval run` first.")

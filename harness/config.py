@@ -54,10 +54,22 @@ def _assignments(value: Any) -> str | list[str] | dict[str, Any]:
         return value
     if isinstance(value, dict) and all(isinstance(v, scalar) for v in value.values()):
         return value
-    raise ValueError(
-        "use a mapping of names to plain values (e.g. {pairwise: ./prefs.jsonl}) "
-        "or NAME=VALUE strings"
-    )
+    raise ValueError(_ASSIGNMENTS)
+
+
+_ASSIGNMENTS = (
+    "use a mapping of names to plain values (e.g. {pairwise: ./prefs.jsonl}) or NAME=VALUE strings"
+)
+
+
+def _file_assignments(value: Any) -> str | list[str] | dict[str, Any]:
+    """As :func:`_assignments`, for a config file: a string without ``=`` (``[a, b]`` written
+    for ``{a: b}``) is refused here, naming the file and key, not later as a flag."""
+    value = _assignments(value)
+    items = [value] if isinstance(value, str) else value
+    if isinstance(items, list) and any("=" not in item for item in items):
+        raise ValueError(_ASSIGNMENTS)
+    return value
 
 
 def _text(value: Any) -> str:
@@ -100,13 +112,16 @@ CHECKS: dict[str, Callable[[Any], Any]] = {
 }
 """Each setting (flag name with ``_``) and the check that turns its value into the runner's."""
 KEYS = set(CHECKS)
+_FILE_CHECKS = dict.fromkeys(("model_args", "task_args", "data"), _file_assignments)
+"""Stricter checks for values read from a config file (a flag's own parser names the flag)."""
 
 
 def check_setting(key: str, value: Any, source: str | None = None) -> Any:
     """``value`` of setting ``key`` as the runner takes it; a wrong one is refused with a
     sentence naming the flag (``source=None``) or the config file ``source``."""
+    check = _FILE_CHECKS.get(key, CHECKS[key]) if source else CHECKS[key]
     try:
-        return CHECKS[key](value)
+        return check(value)
     except ValueError as exc:
         where = (
             f"--config {source}: {key}: {value!r}"
@@ -155,7 +170,14 @@ def _read_yaml(path: str) -> Any:
     except UnicodeDecodeError:
         raise RmevalError(f"--config {path}: not UTF-8 text; save it as UTF-8.") from None
     except yaml.YAMLError as exc:
-        raise RmevalError(f"--config {path}: invalid YAML ({exc}).") from exc
+        raise RmevalError(f"--config {path}: invalid YAML ({_yaml_problem(exc)}).") from None
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """PyYAML's multi-line error as one phrase: the problem and its line."""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    return f"{problem} at line {mark.line + 1}" if mark is not None else problem
 
 
 def load_config(path: str) -> dict[str, Any]:

@@ -245,6 +245,7 @@ def _csv_rows(path: Path, data: bytes) -> list[Row]:
     """CSV with a header row; every cell is the string in the file, an empty cell is None."""
     csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))  # long responses are normal
     reader = csv.reader(io.StringIO(_decode(path, data), newline=""), strict=True)
+    start = 1  # the line the row being read starts on: an unclosed quote fails only at the end
     try:
         header = next(reader, None)
         if header is None:
@@ -252,19 +253,21 @@ def _csv_rows(path: Path, data: bytes) -> list[Row]:
         if len(set(header)) != len(header):
             raise RmevalError(f"{path}:1: the header names a column twice; rename one.")
         rows = []
+        start = reader.line_num + 1
         for cells in reader:
+            row_start, start = start, reader.line_num + 1
             if not cells:
                 continue
             if len(cells) != len(header):
                 raise RmevalError(
-                    f"{path}:{reader.line_num}: {len(cells)} cells but the header has "
+                    f"{path}:{row_start}: {len(cells)} cells but the header has "
                     f"{len(header)}; quote cells that hold commas or line breaks."
                 )
             rows.append({k: (v if v != "" else None) for k, v in zip(header, cells, strict=True)})
     except csv.Error as exc:
         raise RmevalError(
-            f"{path}:{reader.line_num}: CSV quoting error ({exc}); put a quote inside a quoted "
-            f'cell as "" and close every quote.'
+            f"{path}:{start}: CSV quoting error in the row starting on this line ({exc}); put a "
+            f'quote inside a quoted cell as "" and close every quote.'
         ) from exc
     return rows
 

@@ -181,7 +181,9 @@ def run_distributed(opts: Any) -> list[Path]:
         written: list[Path] = []
         for spec in opts.models:
             with remembered_hashes(main):  # a second run does not re-read the weights
-                model = runner.build_model(spec, _rank_model_args(opts.model_args, local))
+                others = [o for o in opts.models if o != spec]  # as in a single-process run
+                model = runner.build_model(spec, _rank_model_args(opts.model_args, local), others)
+            runner.checked_result_dir(model, tasks, opts)  # every rank refuses, before scoring
             t0 = time.perf_counter()
             budget, stats = _score_shard(model, tasks, main, opts)
             dist.barrier()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import time
 from collections.abc import Sequence
@@ -77,11 +78,12 @@ def build_model(spec: str, args: dict[str, Any], others: Sequence[str] = ()) -> 
     kind, ident = _parse_spec(spec)
     cls = model_class(kind)
     takes = [k for k in args if _takes(cls, k, args)]
-    for key in set(args) - set(takes):
-        if not (others or key == "device"):  # --device is harmless where there is none
+    for key in set(args) - set(takes) - {"device"}:  # --device is harmless where there is none
+        if not others:
             cls.check_arguments(args)  # raises with a did-you-mean
-        if others and not any(_takes(model_class(_parse_spec(o)[0]), key, args) for o in others):
-            cls.check_arguments({key: args[key]})
+        classes = [cls, *(model_class(_parse_spec(o)[0]) for o in others)]
+        if not any(_takes(c, key, args) for c in classes[1:]):
+            _refuse_untaken(key, classes)
     return cls(ident, **{k: args[k] for k in takes})
 
 
@@ -89,6 +91,19 @@ def _takes(cls: Any, key: str, args: dict[str, Any]) -> bool:
     """Whether adapter class ``cls`` accepts the ``--model-args`` key ``key``."""
     declared = cls.declared()
     return declared is None or key in declared or key in cls.extra_argument_names(args)
+
+
+def _refuse_untaken(key: str, classes: Sequence[Any]) -> None:
+    """A ``--model-args`` key that no model of the run takes: refused with a did-you-mean over
+    the arguments of all of them."""
+    names = sorted({n for c in classes for n in c.declared() or {}})
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    kinds = ", ".join(dict.fromkeys(c.type_name for c in classes))
+    raise RmevalError(
+        f"--model-args {key}: not an argument of any model of this run ({kinds}); {hint}"
+        f"run `rmeval ls TYPE` to list a model type's arguments."
+    )
 
 
 def build_tasks(names: Sequence[str], opts: RunOptions) -> list[Task]:
@@ -152,11 +167,7 @@ def evaluate_model(
     then all in ``cache``. A task's result file of another identity is refused before scoring.
     """
     started = datetime.now(timezone.utc)
-    label = opts.name or run_label(model)
-    folder = result_dir(opts.output_dir, label, None if opts.name else model.spec)
-    for task in tasks:
-        task.examples()  # loads the rows: the identity holds their sha256
-        check_identity(folder, result_identity(model, task), label)
+    folder = checked_result_dir(model, tasks, opts)
     requests = [r for t in tasks for r in t.all_requests()]
     n_examples = sum(len(t.examples()) for t in tasks if t.needs_scores)
     scores, stats = _scores(model, requests, cache, opts, n_examples / max(len(requests), 1))
@@ -170,8 +181,20 @@ def evaluate_model(
         aggregate = task.aggregate(samples, seed=opts.seed)
         timing = shares.timing(task, len(samples), time.perf_counter() - t0)
         result = _result_record(model, task, aggregate, started, timing)
+        # again: a concurrent run may have written this file while we were scoring
+        check_identity(folder, result["identity"], opts.name or run_label(model))
         written.extend(write_result(folder, task.name, result, samples))
     return written
+
+
+def checked_result_dir(model: RewardModel, tasks: Sequence[Task], opts: RunOptions) -> Path:
+    """The model's result folder, once no task's result file there has another identity."""
+    label = opts.name or run_label(model)
+    folder = result_dir(opts.output_dir, label, None if opts.name else model.spec)
+    for task in tasks:
+        task.examples()  # loads the rows: the identity holds their sha256
+        check_identity(folder, result_identity(model, task), label)
+    return folder
 
 
 def result_identity(model: RewardModel, task: Task) -> dict[str, Any]:

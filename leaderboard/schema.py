@@ -26,6 +26,8 @@ def _kind(value: Any) -> str:
         return "a boolean"
     if isinstance(value, str):
         return f"the string {value[:40]!r}"
+    if is_number(value):
+        return f"the number {value!r}"
     return {dict: "an object", list: "a list"}.get(type(value), f"a {type(value).__name__}")
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.adapters.base import parse_bool
 from harness.data import DatasetInfo, rows_sha256
 from harness.errors import DataError, RmevalError
 from harness.metrics import by_subset_means, count_outcomes
@@ -45,11 +46,7 @@ DIMENSIONS = builtin.DIMENSIONS
 
 
 def _flag(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if str(value).lower() in {"true", "false", "1", "0"}:
-        return str(value).lower() in {"true", "1"}
-    raise RmevalError(f"--task-args {name}={value}: use true or false.")
+    return parse_bool(value, f"--task-args {name}")  # the one parser of k=v booleans
 
 
 def _int(value: Any, name: str) -> int:

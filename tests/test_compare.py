@@ -215,6 +215,17 @@ def test_bootstrap_p_value_is_twice_the_far_side_share():
     assert _boot_p(np.array([-1.0, 1.0] * 500)) == 1.0
 
 
+def test_paired_ci_level_from_a_difference_with_a_known_distribution():
+    from harness.paired_stats import ItemScorer, paired_cis
+
+    # B - A is idx[0] of a resample of range(1000), uniform on 0..999: its central 95% is about
+    # [25, 975] (a 90% interval would be [50, 950]); sampling error over 1000 resamples ~5
+    a = ItemScorer(1000, lambda idx: {"m": 0.0})
+    b = ItemScorer(1000, lambda idx: {"m": 0.0 if idx is None else float(idx[0])})
+    lo, hi = paired_cis(a, b, ["m"], seed=0)["m"]["ci95"]
+    assert lo == pytest.approx(25, abs=15) and hi == pytest.approx(975, abs=15)
+
+
 def _quick_probe(x, y, seed=0, *, name="probe"):
     """``fit_probe`` without the C grid search (the comparison needs fitted probes, not good ones)."""
     from sklearn.linear_model import LogisticRegression
@@ -355,3 +366,19 @@ def test_compare_verifies_each_result_with_check_result(two_runs):
     samples.write_text(samples.read_text().replace('"credit": 0.0', '"credit": 1.0'))
     with pytest.raises(RmevalError, match="does not match the sha256"):
         load_runs(two_runs)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda r: r.update(task=5), "field task must be an object"),
+        (lambda r: r["metrics"]["accuracy"].update(value="0.5"), "field metrics.accuracy.value"),
+    ],
+)
+def test_a_result_field_of_the_wrong_shape_is_one_sentence(two_runs, capsys, mutate, field):
+    path = two_runs[1] / "pairwise.json"
+    result = json.loads(path.read_text())
+    mutate(result)
+    path.write_text(json.dumps(result))
+    rc, out = _cli(two_runs, capsys)
+    assert rc == 2 and f"{path}: {field}" in out.err and "Traceback" not in out.err

@@ -125,6 +125,9 @@ def test_a_replaced_file_with_the_same_mtime_is_read_again(tmp_path, suffix):
         ("arr.json", b'[{"prompt": "p"}, 3]', "arr.json: item 2 of the JSON array is a number"),
         ("q.csv", b'prompt,chosen,rejected\np,c,r\nq,"x"y,z\n', "q.csv:3: CSV quoting error"),
         ("open.csv", b'prompt,chosen,rejected\np,"c,r\n', "open.csv:2: CSV quoting error"),
+        # an unclosed quote fails only at the end of the file: name the line it opened on
+        ("late.csv", b'prompt,chosen,rejected\np,"c,r\nq,c,r\nz,c,r\n', "late.csv:2: CSV quoting"),
+        ("tall.csv", b'prompt,chosen,rejected\np,"two\nlines",r,x\n', "tall.csv:2: 4 cells"),
         (
             "wide.csv",
             b"prompt,chosen,rejected\np,c,r,extra\n",

@@ -65,3 +65,56 @@ def test_shard_cache_reads_both_writes_own_and_merge_keeps_first(tmp_path):
     assert {k: s.value for k, s in main.get_many("fp", ["a", "b"]).items()} == {"a": 1.0, "b": 2.0}
     assert not rank_cache_path(tmp_path, 1).exists()
     main.close()
+
+
+def test_a_data_parallel_run_refuses_another_identity_before_scoring(tmp_path, monkeypatch):
+    import socket
+
+    import pytest
+
+    from harness import distributed
+    from harness.cli import main
+    from harness.errors import RmevalError
+    from harness.runner import RunOptions
+
+    first = write_prefs(tmp_path / "a.jsonl", n=4)
+    out, cache = str(tmp_path / "results"), str(tmp_path / "cache")
+    flags = ["--output-dir", out, "--cache-dir", cache, "--no-progress"]
+    assert main(["run", "--model", "length", "--tasks", "pairwise", "--data", f"pairwise={first}", *flags]) == 0  # fmt: skip
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for key, value in dict(RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1").items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("MASTER_PORT", str(port))
+    monkeypatch.setattr(distributed, "_score_shard", lambda *a: pytest.fail("scored first"))
+    other = write_prefs(tmp_path / "b.jsonl", n=5)
+    opts = RunOptions(["length"], ["pairwise"], data={"pairwise": str(other)},
+                      output_dir=out, cache_dir=cache, progress=False)  # fmt: skip
+    with pytest.raises(RmevalError, match="already holds a result of other data"):
+        distributed.run_distributed(opts)
+
+
+def test_a_data_parallel_run_gives_each_model_the_keys_it_declares(tmp_path, monkeypatch):
+    """As in a single-process run: ``unit`` goes to length, ``seed`` to random, none refused."""
+    import socket
+
+    from harness import distributed
+    from harness.runner import RunOptions
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for key, value in dict(RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1").items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("MASTER_PORT", str(port))
+    opts = RunOptions(["length", "random"], ["pairwise"], model_args={"unit": "words", "seed": 3},
+                      data={"pairwise": str(write_prefs(tmp_path / "a.jsonl", n=4))},
+                      output_dir=str(tmp_path / "results"), cache_dir=str(tmp_path / "cache"),
+                      progress=False)  # fmt: skip
+    written = distributed.run_distributed(opts)
+    models = [json.loads(p.read_text())["model"] for p in written if p.suffix == ".json"]
+    assert [(m["spec"], m["args"]) for m in models] == [
+        ("length", {"unit": "words"}),
+        ("random", {"seed": 3}),
+    ]

@@ -154,6 +154,12 @@ def test_validate_names_its_limit_flag(tmp_path, capsys):
         ("data: [{pairwise: x.jsonl}]", "data: [{'pairwise': 'x.jsonl'}]: use a mapping"),
         ("model_args: {dtype: [a, b]}", "model_args: {'dtype': ['a', 'b']}: use a mapping"),
         ("output_dir: [a]", "output_dir: ['a']: use a plain string"),
+        ("model_args: [a, b]", "model_args: ['a', 'b']: use a mapping"),
+        ("data: x.jsonl", "data: 'x.jsonl': use a mapping"),
+        (
+            "tasks: [pairwise",
+            "invalid YAML (expected ',' or ']', but got '<stream end>' at line 3)",
+        ),
         ("seed: 1\nseed: 2", "key 'seed' appears twice (lines 3 and 4); keep one"),
         (
             "data: {pairwise: a.jsonl, pairwise: b.jsonl}",

@@ -171,6 +171,10 @@ def build_and_read(results: Path, out: Path) -> str:
         (lambda d: d.update(schema_version=99), "schema_version 99 is not readable"),
         (lambda d: d["task"]["dataset"].pop("sha256"), "task.dataset.sha256 must be a non-empty"),
         (lambda d: d["metrics"].pop("accuracy"), "no entry for the main score 'accuracy'"),
+        (
+            lambda d: d["model"].update(spec=5),
+            "model.spec must be a non-empty string, not the number 5",
+        ),
     ],
 )
 def test_invalid_result_files_fail_with_one_sentence(tmp_path: Path, mutate, message):

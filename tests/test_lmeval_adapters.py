@@ -167,6 +167,27 @@ def test_declared_and_backend_arguments_reach_lm_eval_and_typos_are_refused(lm_d
         DPOImplicitReward(str(lm_dirs["gpt2"]), ref_free="sum", add_bos_tokn=True)
 
 
+@pytest.mark.parametrize("text, mode", [("no", "false"), ("yes", "true"), ("auto", "auto")])
+def test_chat_template_reads_booleans_as_every_flag_does(text, mode, lm_dirs):  # noqa: F811
+    model = LikelihoodReward(str(lm_dirs["gpt2"]), chat_template=text)
+    assert model.settings.chat_template == mode
+    with pytest.raises(RmevalError, match="chat_template=maybe: use auto, true or false"):
+        LikelihoodReward(str(lm_dirs["gpt2"]), chat_template="maybe")
+
+
+def test_a_hub_model_loads_the_commit_it_was_fingerprinted_at(monkeypatch):
+    from harness.adapters import hub, loglik
+
+    commit = "c0ffee" + "0" * 34
+    monkeypatch.setattr(hub, "resolve_commit", lambda model_id, revision: commit)
+    seen: dict = {}
+    monkeypatch.setattr(loglik, "backend_class", lambda name: lambda **kw: seen.update(kw))
+    main = loglik.LMEvalModel("org/policy", loglik.LMSettings(revision="main", device="cpu"))
+    assert main.fingerprint_fields()["model"]["revision"] == commit
+    _ = main.lm
+    assert seen["revision"] == commit  # not "main", which may have moved since
+
+
 def test_missing_backend_is_one_clear_error(lm_dirs):  # noqa: F811
     model = DPOImplicitReward(str(lm_dirs["gpt2"]), ref_free="sum", backend="vllm")
     with pytest.raises(RmevalError, match="backend=vllm"):

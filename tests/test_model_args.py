@@ -111,6 +111,21 @@ def test_several_models_take_the_keys_they_declare(tiny_llama_rm):
         build_model("length", {"pakc": True}, [f"hf:{tiny_llama_rm}"])
 
 
+def test_a_key_no_model_takes_gets_a_did_you_mean_from_any_of_them():
+    with pytest.raises(RmevalError, match="of this run .length, random.; did you mean 'seed'"):
+        build_model("length", {"sed": 3}, ["random"])
+
+
+def test_device_is_ignored_by_several_models_without_one(tmp_path):
+    data = tmp_path / "prefs.jsonl"
+    data.write_text('{"prompt": "p", "chosen": "a good answer", "rejected": "bad"}\n')
+    argv = ["run", "--model", "length", "--model", "random", "--device", "cpu", "--tasks",
+            "pairwise", "--data", f"pairwise={data}", "--output-dir", str(tmp_path / "out"),
+            "--cache-dir", str(tmp_path / "cache"), "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["length", "random"]
+
+
 def test_ls_explains_a_model_types_arguments(capsys):
     assert main(["ls", "hf"]) == 0
     out = capsys.readouterr().out
@@ -118,6 +133,14 @@ def test_ls_explains_a_model_types_arguments(capsys):
         assert name in out
     assert main(["ls", "length"]) == 0
     assert "chars or words" in capsys.readouterr().out
+
+
+def test_ls_shows_a_default_with_a_newline_on_its_one_line(capsys):
+    assert main(["ls", "likelihood"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    line = next(x for x in lines if "answer_prefix" in x)
+    assert line.endswith("(default \\nAnswer:)")  # as typed in k=v, not a broken line
+    assert "Answer:)" not in lines
 
 
 # -- one decision: fingerprint and result folder ---------------------------------------------
@@ -193,6 +216,18 @@ def test_quantization_without_bitsandbytes_is_refused(tiny_llama_rm, monkeypatch
         build_model(f"hf:{tiny_llama_rm}", parse_model_args("load_in_4bit=true"))
 
 
+def test_quantization_config_file_is_fingerprinted_by_content(tiny_llama_rm, tmp_path, monkeypatch):
+    from harness.adapters import pretrained
+
+    monkeypatch.setattr(pretrained, "quantization", lambda args: object())  # no bitsandbytes here
+    config = tmp_path / "bnb.json"
+    config.write_text('{"load_in_4bit": true, "bnb_4bit_quant_type": "nf4"}')
+    first = HFRewardModel(str(tiny_llama_rm), quantization_config=str(config)).fingerprint()
+    config.write_text('{"load_in_4bit": true, "bnb_4bit_quant_type": "fp4"}')
+    again = HFRewardModel(str(tiny_llama_rm), quantization_config=str(config)).fingerprint()
+    assert again != first  # same path, other quantization: other scores, other cache entries
+
+
 @pytest.mark.parametrize("device_map", ["cpu", "auto"])
 def test_device_map_scores_the_same(device_map, tiny_llama_rm, monkeypatch):
     from transformers import AutoModelForSequenceClassification as Auto
@@ -216,7 +251,9 @@ def test_text_arguments_keep_exactly_what_was_typed():
     from harness.adapters.hf import HFRewardModel
 
     for typed in ("0123456", "1234e56", "1234567"):
-        args = HFRewardModel.check_arguments(parse_model_args(f"revision={typed},subfolder={typed}"))
+        args = HFRewardModel.check_arguments(
+            parse_model_args(f"revision={typed},subfolder={typed}")
+        )
         assert args == {"revision": typed, "subfolder": typed}
     assert parse_model_args("max_length=512,temperature=0.5") == {
         "max_length": 512,

@@ -429,6 +429,13 @@ def test_task_arguments_are_checked():
     }
 
 
+@pytest.mark.parametrize("text", ["no", "off", "yes", "on"])
+def test_confidence_reads_booleans_as_model_args_do(text):
+    assert probe_core(confidence=text).confidence is (text in ("yes", "on"))
+    with pytest.raises(RmevalError, match="confidence=maybe: use true or false"):
+        probe_core(confidence="maybe")
+
+
 # -- end to end on the real MiniLM -------------------------------------------------------------
 def test_probe_core_end_to_end_on_minilm(minilm_path, tmp_path):
     from harness.adapters.embed import EmbeddingSimilarity

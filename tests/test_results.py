@@ -83,6 +83,30 @@ def test_second_data_file_for_a_task_is_refused_not_overwritten(tmp_path, capsys
     assert kept["identity"]["dataset_sha256"] == kept["task"]["dataset"]["sha256"]
 
 
+def test_a_result_written_by_a_concurrent_run_meanwhile_is_not_overwritten(
+    tmp_path, monkeypatch, capsys
+):
+    import harness.runner as runner
+
+    first = write_prefs(tmp_path / "a.jsonl", n=6)
+    second = write_prefs(tmp_path / "b.jsonl", n=8)
+    real_scores = runner._scores
+
+    def other_run_finishes_first(*args, **kwargs):
+        out = real_scores(*args, **kwargs)
+        with monkeypatch.context() as m:  # the other run, on other data, ends while we score
+            m.setattr(runner, "_scores", real_scores)
+            assert _pairwise(tmp_path, second) == 0
+        return out
+
+    monkeypatch.setattr(runner, "_scores", other_run_finishes_first)
+    path = tmp_path / "out" / "length" / "pairwise.json"
+    capsys.readouterr()
+    assert _pairwise(tmp_path, first) == 2
+    assert "other data" in capsys.readouterr().err
+    assert _load(path)["counts"]["examples"] == 8  # the other run's result is kept
+
+
 # -- a kill between the two renames -------------------------------------------------------
 
 

@@ -37,6 +37,16 @@ def parse_bool(value: Any, flag: str = "--model-args value") -> bool:
     raise RmevalError(f"{flag}={value}: use true or false (or yes/no, 1/0, on/off).")
 
 
+def parse_auto_bool(value: Any, flag: str = "--model-args value") -> bool | str:
+    """``auto``, or a boolean as :func:`parse_bool` reads it; anything else is refused."""
+    if str(value).strip().lower() == "auto":
+        return "auto"
+    try:
+        return parse_bool(value, flag)
+    except RmevalError:
+        raise RmevalError(f"{flag}={value}: use auto, true or false.") from None
+
+
 @dataclass(frozen=True, slots=True)
 class Arg:
     """One ``--model-args`` key an adapter takes."""

@@ -32,6 +32,7 @@ from harness.adapters.base import (
     Arg,
     Encoded,
     RewardModel,
+    parse_auto_bool,
     parse_bool,
     parse_choice,
     parse_int,
@@ -50,15 +51,6 @@ def _no_cache(module: Any) -> dict[str, bool]:
     building one (transformers' default for decoders) copies every layer's keys and values."""
     params = inspect.signature(module.forward).parameters
     return {"use_cache": False} if "use_cache" in params else {}
-
-
-def _parse_pack(value: Any, flag: str) -> bool | str:
-    if str(value).lower() == "auto":
-        return "auto"
-    try:
-        return parse_bool(value, flag)
-    except RmevalError:
-        raise RmevalError(f"{flag}={value}: use auto, true or false.") from None
 
 
 def _refuse_new_weights(model_id: str, model: Any, info: dict[str, Any]) -> None:
@@ -111,7 +103,9 @@ class HFRewardModel(RewardModel):
         ),
         "chat_template": Arg("Jinja chat template, or a file holding one", by_content=True),
         "attn_implementation": Arg("eager, sdpa or flash_attention_2 (from_pretrained)"),
-        "quantization_config": Arg("a .json file of BitsAndBytesConfig fields (bitsandbytes)"),
+        "quantization_config": Arg(
+            "a .json file of BitsAndBytesConfig fields (bitsandbytes)", by_content=True
+        ),
         "load_in_8bit": Arg("8-bit weights (bitsandbytes)", default=False, parse=parse_bool),
         "load_in_4bit": Arg("4-bit weights (bitsandbytes)", default=False, parse=parse_bool),
         "device": Arg("cpu, cuda, cuda:1, mps or auto", default="auto", output=False),
@@ -126,7 +120,7 @@ class HFRewardModel(RewardModel):
             "padding-free packed batches: auto (on for CPU), true or false",
             default="auto",
             output=False,
-            parse=_parse_pack,
+            parse=parse_auto_bool,
         ),
         "share_prompts": Arg(
             "compute each shared prompt once (packed batches)",
@@ -305,7 +299,13 @@ class HFRewardModel(RewardModel):
                 "reduce": self.reduce if len(self.labels) > 1 else None,
             }
             | self._tokenizer_identity()
+            | self._quantization_identity()
         )
+
+    def _quantization_identity(self) -> dict[str, Any]:
+        """``quantization_config=`` by its fields (a file edited in place is a new model)."""
+        config = self.argument("quantization_config")
+        return {} if config is None else {"quantization": pretrained.quantization_fields(config)}
 
     def _tokenizer_identity(self) -> dict[str, Any]:
         """``tokenizer=``'s files by content (local) or its id (hub); nothing by default."""

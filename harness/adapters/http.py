@@ -100,9 +100,7 @@ class HTTPRewardModel(RewardModel):
         super().__init__(url, **args)
         self.url = url
         args = self.args  # as parsed by the declarations above
-        self.format = str(args.get("format") or "plain")
-        if self.format not in {"plain", "openai"}:
-            raise RmevalError(f"--model-args format={self.format}: use plain or openai.")
+        self.format = str(args.get("format") or "plain")  # checked by its declaration
         self.remote_model = args.get("model")
         self.batch_size = _positive(args, "batch_size", 32, int)
         self.timeout = _positive(args, "timeout", 60.0, float)

@@ -28,7 +28,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from harness.adapters import hub
-from harness.adapters.base import Arg, RewardModel, parse_bool, parse_choice, parse_int, parse_text
+from harness.adapters.base import (
+    Arg,
+    RewardModel,
+    parse_auto_bool,
+    parse_bool,
+    parse_int,
+    parse_text,
+)
 from harness.errors import RmevalError
 from harness.records import ScoreRequest
 
@@ -161,8 +168,9 @@ class LMEvalModel:
         }
         if s.max_length is not None:
             kwargs["max_length"] = int(s.max_length)
-        if s.revision is not None:
-            kwargs["revision"] = s.revision
+        revision = self.provenance["revision"] or s.revision  # the commit fingerprinted
+        if revision is not None:
+            kwargs["revision"] = revision
         if s.backend == "hf" and not s.allow_unsafe_weights:
             kwargs["use_safetensors"] = True
         cls = backend_class(s.backend)
@@ -356,7 +364,7 @@ class LMEvalRewardModel(RewardModel):
         "chat_template": Arg(
             "prompts as a chat turn: auto (if the tokenizer has a template), true or false",
             default="auto",
-            parse=parse_choice("auto", "true", "false"),
+            parse=parse_auto_bool,
         ),
         "attn_implementation": Arg("eager, sdpa or flash_attention_2 (from_pretrained)"),
         "device": Arg("cpu, cuda, cuda:1, mps or auto", output=False),

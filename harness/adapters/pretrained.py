@@ -66,13 +66,14 @@ def quantization(args: dict[str, Any]) -> Any:
             f"--model-args {flag}: needs bitsandbytes, which is not installed; "
             f"`pip install bitsandbytes` (CUDA) or drop the argument."
         )
-    fields = _quantization_fields(config) | bits
+    fields = quantization_fields(config) | bits
     from transformers import BitsAndBytesConfig
 
     return BitsAndBytesConfig(**fields)
 
 
-def _quantization_fields(config: Any) -> dict[str, Any]:
+def quantization_fields(config: Any) -> dict[str, Any]:
+    """``quantization_config=``'s fields: a mapping, a JSON object, or a .json file's content."""
     if config is None:
         return {}
     if isinstance(config, dict):
