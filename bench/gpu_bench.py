@@ -11,14 +11,19 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+import rmeval  # noqa: E402
+
+# The GPU image runs this from an uninstalled copy of the repository: there the subpackages
+# (rmeval.harness, ...) are the checkout's top-level folders, as pyproject.toml maps them.
+rmeval.__path__.append(str(ROOT))
 
 
 def main() -> int:
     """Each preset in turn; a failure of one is reported and the next still runs."""
     import torch
-
-    from harness.bench import main as bench_main
+    from rmeval.harness.bench import main as bench_main
 
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--presets", default="qwen3-0.6b,qwen3-1.7b")

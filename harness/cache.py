@@ -7,8 +7,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from harness.errors import RmevalError
-from harness.records import Score
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import Score
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scores (

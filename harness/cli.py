@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.config import CHECKS, as_assignments, as_list, check_setting, load_config
-from harness.errors import DataError, RmevalError
+from rmeval.harness.config import CHECKS, as_assignments, as_list, check_setting, load_config
+from rmeval.harness.errors import DataError, RmevalError
 
 log = logging.getLogger("rmeval")
 
@@ -70,8 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--data", action="append")
     val.add_argument("--task-args", action="append")
     val.add_argument("--limit", help="use only the first N rows of each task")
-    from harness.compare import add_compare_parser
-    from leaderboard.command import add_board_parser
+    from rmeval.harness.compare import add_compare_parser
+    from rmeval.leaderboard.command import add_board_parser
 
     add_compare_parser(sub)
     add_board_parser(sub)
@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_bench_parser(sub: Any) -> None:
-    from harness.bench import add_parser
+    from rmeval.harness.bench import add_parser
 
     add_parser(sub)
 
@@ -96,8 +96,8 @@ def _merged(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_options(args: argparse.Namespace, *, cache_only: bool) -> Any:
     """RunOptions from flags and ``--config``."""
-    from harness.adapters.base import parse_model_args
-    from harness.runner import RunOptions, parse_assignments
+    from rmeval.harness.adapters.base import parse_model_args
+    from rmeval.harness.runner import RunOptions, parse_assignments
 
     cfg = _merged(args)
     models = [m for item in as_list(cfg.get("model")) for m in as_list(item)]
@@ -134,7 +134,7 @@ def run_options(args: argparse.Namespace, *, cache_only: bool) -> Any:
 
 def _task_args(items: Sequence[str]) -> dict[str, Any]:
     """``--task-args k=v,...`` items (or the config's ``task_args``) into one dict."""
-    from harness.adapters.base import parse_model_args
+    from rmeval.harness.adapters.base import parse_model_args
 
     out: dict[str, Any] = {}
     for item in items:
@@ -147,7 +147,7 @@ def _task_args(items: Sequence[str]) -> dict[str, Any]:
 
 def cmd_run(args: argparse.Namespace, *, cache_only: bool = False) -> int:
     """Run (or ``score``); exit 1 when every score of every task is invalid, else 0."""
-    from harness.runner import run
+    from rmeval.harness.runner import run
 
     written = run(run_options(args, cache_only=cache_only))
     results = _read_results(written)
@@ -205,7 +205,7 @@ def _warn_invalid(results: Sequence[tuple[Path, dict[str, Any]]]) -> int:
 
 def cmd_ls(args: argparse.Namespace) -> int:
     """Task and model names; with a model type, that adapter's ``--model-args``."""
-    from harness.plugins import model_class, model_names, task_names
+    from rmeval.harness.plugins import model_class, model_names, task_names
 
     if args.model_type:
         print(_arguments_text(model_class(args.model_type)))
@@ -238,7 +238,7 @@ def _arguments_text(cls: Any) -> str:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from harness.runner import RunOptions, build_tasks, parse_assignments
+    from rmeval.harness.runner import RunOptions, build_tasks, parse_assignments
 
     opts = RunOptions(
         models=[],

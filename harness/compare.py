@@ -23,19 +23,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from harness.comparison_report import format_grid, format_matrices, format_summary, format_table
-from harness.errors import RmevalError
-from harness.metrics import bootstrap_ci
-from harness.paired_stats import (  # noqa: F401 (sign_test_p, ItemScorer: public here too)
+from rmeval.harness.comparison_report import (
+    format_grid,
+    format_matrices,
+    format_summary,
+    format_table,
+)
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.metrics import bootstrap_ci
+from rmeval.harness.paired_stats import (  # noqa: F401 (sign_test_p, ItemScorer: public here too)
     ItemScorer,
     agreement,
     paired_cis,
     sign_test_p,
 )
-from harness.records import ExampleResult
-from harness.results import check_result
-from leaderboard.schema import validate_result
+from rmeval.harness.records import ExampleResult
+from rmeval.harness.results import check_result
+from rmeval.leaderboard.schema import validate_result
 
 TaskLoader = Callable[..., list[Any]]
 _SAMPLE_FIELDS = {"id", "subset", "scores", "credit", "tie", "invalid", "truncated", "text_hashes"}
@@ -252,7 +256,7 @@ def verdict(row: dict, higher_is_better: bool) -> dict:
 def _plugin(name: str, run: TaskRun, loader: TaskLoader | None) -> tuple[Any, str | None]:
     """The task plugin built with the recorded parameters, or (None, why not)."""
     if loader is None:
-        from harness.plugins import load_tasks as loader
+        from rmeval.harness.plugins import load_tasks as loader
     try:
         task = loader(name, **(run.result["task"].get("params") or {}))[0]
     except (RmevalError, TypeError) as exc:
@@ -347,7 +351,7 @@ def _spec(run: Run) -> str | None:
 # -- output -----------------------------------------------------------------------------------
 def check_output(path: Path, flag: str) -> None:
     """Refuse, before any work, an output path that is a folder or cannot be written."""
-    from harness.results import check_writable
+    from rmeval.harness.results import check_writable
 
     if path.is_dir():
         raise RmevalError(f"{flag} {path}: is a folder; give a file path such as {path}/x.json.")
@@ -365,7 +369,7 @@ def _unwritable(path: Path, flag: str, exc: RmevalError) -> RmevalError:
 
 def write_json(path: Path, obj: Any, flag: str = "--json") -> None:
     """Strict JSON written atomically (temp file + fsync + rename); errors name ``flag``."""
-    from harness.results import atomic_write, dumps
+    from rmeval.harness.results import atomic_write, dumps
 
     check_output(path, flag)
     try:
@@ -389,7 +393,7 @@ def starc_distances(runs: Sequence[Run], task: str | None = None) -> dict:
         raise RmevalError("no shared task has 2 or more candidates per example; pass --task.")
     check_same_data(name, task_runs)
     try:
-        from tasks.starc.bandit import distance_matrix
+        from rmeval.tasks.starc.bandit import distance_matrix
     except ImportError as exc:
         raise RmevalError(f"--distance starc needs tasks.starc.bandit ({exc}).") from exc
     scores = {t.label: {i: t.samples[i].scores for i in ids} for t in task_runs}

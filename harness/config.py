@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.errors import RmevalError
+from rmeval.harness.errors import RmevalError
 
 _INT = re.compile(r"[+-]?\d+")
 

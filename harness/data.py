@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import RmevalError
-from harness.records import canonical_json
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import canonical_json
 
 _FORMATS = {
     ".json": "json",

@@ -18,10 +18,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from harness.adapters.hub import remembered_hashes
-from harness.cache import ScoreCache
-from harness.records import Score
-from harness.scoring import ScoringStats
+from rmeval.harness.adapters.hub import remembered_hashes
+from rmeval.harness.cache import ScoreCache
+from rmeval.harness.records import Score
+from rmeval.harness.scoring import ScoringStats
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +115,7 @@ def _score_shard(
 ) -> tuple[int, ScoringStats]:
     """Score this rank's batches into its own file; returns the agreed budget and its stats."""
     import torch.distributed as dist
-
-    from harness.scoring import score_requests
+    from rmeval.harness.scoring import score_requests
 
     rank, world = dist.get_rank(), dist.get_world_size()
     budget = _agreed_budget(model, main, opts.batch_tokens)
@@ -160,9 +159,8 @@ def run_distributed(opts: Any) -> list[Path]:
     """``rmeval run`` under a launcher: shard the scoring, merge once, rank 0 writes results."""
     import torch
     import torch.distributed as dist
-
-    from harness import runner
-    from harness.results import check_writable
+    from rmeval.harness import runner
+    from rmeval.harness.results import check_writable
 
     check_writable(opts.output_dir)  # every rank, before the group forms: none waits forever
     rank, world, local = launch_env()

@@ -8,8 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
-
-from harness.records import Aggregate, ExampleResult, MetricValue
+from rmeval.harness.records import Aggregate, ExampleResult, MetricValue
 
 TiePolicy = Literal["strict", "half"]
 N_BOOT = 1000

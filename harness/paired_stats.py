@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-
-from harness.metrics import N_BOOT
-from harness.records import ExampleResult
+from rmeval.harness.metrics import N_BOOT
+from rmeval.harness.records import ExampleResult
 
 
 @dataclass

@@ -7,7 +7,7 @@ from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from harness.errors import RmevalError
+from rmeval.harness.errors import RmevalError
 
 TASK_GROUP = "rmeval.tasks"
 MODEL_GROUP = "rmeval.models"

@@ -20,8 +20,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from harness.errors import RmevalError
-from harness.records import ExampleResult
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import ExampleResult
 
 SCHEMA_VERSION = 2
 """2: adds ``identity`` and ``samples`` {path, sha256, lines}; per-task throughput."""

@@ -11,13 +11,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from harness import __version__
-from harness.adapters.base import RewardModel, parse_model_args, split_spec
-from harness.adapters.hub import remembered_hashes
-from harness.cache import ScoreCache
-from harness.errors import RmevalError
-from harness.plugins import load_tasks, model_class, model_names
-from harness.results import (
+from rmeval.harness import __version__
+from rmeval.harness.adapters.base import RewardModel, parse_model_args, split_spec
+from rmeval.harness.adapters.hub import remembered_hashes
+from rmeval.harness.cache import ScoreCache
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.plugins import load_tasks, model_class, model_names
+from rmeval.harness.results import (
     SCHEMA_VERSION,
     STATUS_COMPLETE,
     check_identity,
@@ -26,8 +26,8 @@ from harness.results import (
     result_dir,
     write_result,
 )
-from harness.scoring import ScoringStats, score_requests
-from harness.task import RunContext, Task
+from rmeval.harness.scoring import ScoringStats, score_requests
+from rmeval.harness.task import RunContext, Task
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def run_label(model: RewardModel) -> str:
     relevant = model.output_arguments(model.args)
     if not relevant:
         return model.spec
-    from harness.records import canonical_json, sha256_text
+    from rmeval.harness.records import canonical_json, sha256_text
 
     return f"{model.spec}-{sha256_text(canonical_json(relevant))[:8]}"
 
@@ -251,7 +251,7 @@ def _scores(
     if not requests:
         return {}, ScoringStats()
     if opts.cache_only:
-        from harness.scoring import unique_requests
+        from rmeval.harness.scoring import unique_requests
 
         unique = unique_requests(requests)
         found = cache.get_many(model.fingerprint(), [r.key for r in unique])
@@ -293,10 +293,10 @@ def _result_record(
 
 def run(opts: RunOptions) -> list[Path]:
     """Evaluate each model on each task; return the files written."""
-    from harness.distributed import launch_env
+    from rmeval.harness.distributed import launch_env
 
     if launch_env()[1] > 1 and not opts.cache_only:  # under torchrun / accelerate launch
-        from harness.distributed import run_distributed
+        from rmeval.harness.distributed import run_distributed
 
         return run_distributed(opts)
     cache = ScoreCache(Path(opts.cache_dir) / "scores.sqlite")

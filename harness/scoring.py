@@ -7,12 +7,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.adapters.base import Encoded, RewardModel
-from harness.batching import free_device_memory, is_out_of_memory, run_with_backoff
-from harness.cache import ScoreCache
-from harness.errors import RmevalError
-from harness.progress import Progress
-from harness.records import Score, ScoreRequest
+from rmeval.harness.adapters.base import Encoded, RewardModel
+from rmeval.harness.batching import free_device_memory, is_out_of_memory, run_with_backoff
+from rmeval.harness.cache import ScoreCache
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.progress import Progress
+from rmeval.harness.records import Score, ScoreRequest
 
 log = logging.getLogger(__name__)
 

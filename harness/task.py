@@ -7,12 +7,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.data import DatasetInfo, load_rows
-from harness.metrics import aggregate_credits
-from harness.records import Aggregate, Example, ExampleResult, Score, ScoreRequest
+from rmeval.harness.data import DatasetInfo, load_rows
+from rmeval.harness.metrics import aggregate_credits
+from rmeval.harness.records import Aggregate, Example, ExampleResult, Score, ScoreRequest
 
 if TYPE_CHECKING:
-    from harness.adapters.base import RewardModel
+    from rmeval.harness.adapters.base import RewardModel
 
 
 @dataclass
@@ -81,7 +81,7 @@ class Task(ABC):
     def load_rows(self) -> tuple[list[dict[str, Any]], DatasetInfo]:
         """Raw rows and their provenance; generated tasks override this."""
         if self.data is None:
-            from harness.errors import RmevalError
+            from rmeval.harness.errors import RmevalError
 
             raise RmevalError(
                 f"task '{self.name}' has no built-in data: pass --data {self.name}=PATH_OR_HUB_ID."

@@ -6,14 +6,14 @@ Jinja2 and the vendored bundles load only when a site is built.
 
 from typing import Any
 
-from leaderboard.command import add_board_parser, board_main
+from rmeval.leaderboard.command import add_board_parser, board_main
 
 __all__ = ["add_board_parser", "board_main", "build_site"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "build_site":
-        from leaderboard.site import build_site
+        from rmeval.leaderboard.site import build_site
 
         return build_site
     raise AttributeError(f"module 'leaderboard' has no attribute {name!r}")

@@ -17,10 +17,9 @@ from importlib import resources
 from typing import Any
 
 from markupsafe import Markup
+from rmeval.harness.errors import RmevalError
 
-from harness.errors import RmevalError
-
-TEMPLATES = resources.files("leaderboard") / "templates"
+TEMPLATES = resources.files("rmeval.leaderboard") / "templates"
 # Plotly sets these exact style attributes on heatmap images and colorbar rects; CSP's
 # 'unsafe-hashes' lets only these literal values through (never arbitrary style attributes).
 PLOTLY_STYLE_ATTRS = (

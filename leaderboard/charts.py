@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-from leaderboard.loading import Run
-from leaderboard.table import BoardTable
+from rmeval.leaderboard.loading import Run
+from rmeval.leaderboard.table import BoardTable
 
 CONFIG = {"displaylogo": False, "responsive": True}
 DEFAULT_STYLES = ["concise", "detailed plain", "detailed markdown"]

@@ -29,7 +29,7 @@ def add_board_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
 
 def board_main(args: argparse.Namespace) -> int:
     """Build the site; RmevalError propagates for the CLI to print (one sentence, exit 2)."""
-    from leaderboard.site import build_site
+    from rmeval.leaderboard.site import build_site
 
     def warn(sentence: str) -> None:
         print(f"rmeval board: left out: {sentence}", file=sys.stderr)

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import RmevalError
-from harness.results import check_result
-from leaderboard.samples import SampleView, parse_view
-from leaderboard.schema import Fields, validate_result
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.results import check_result
+from rmeval.leaderboard.samples import SampleView, parse_view
+from rmeval.leaderboard.schema import Fields, validate_result
 
 SHORT_HASH = 8
 COMPARE_DIR = "compare"

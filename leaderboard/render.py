@@ -8,11 +8,10 @@ from typing import Any
 
 import jinja2
 from markupsafe import Markup
-
-from leaderboard import assets
-from leaderboard.charts import CONFIG, Figure
-from leaderboard.loading import Run
-from leaderboard.views import IndexView, RunView, fmt, fmt_params
+from rmeval.leaderboard import assets
+from rmeval.leaderboard.charts import CONFIG, Figure
+from rmeval.leaderboard.loading import Run
+from rmeval.leaderboard.views import IndexView, RunView, fmt, fmt_params
 
 VERSION = "0.1.0"
 

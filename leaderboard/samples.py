@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import RmevalError
-from leaderboard.schema import Fields, is_number
+from rmeval.harness.errors import RmevalError
+from rmeval.leaderboard.schema import Fields, is_number
 
 HARDEST = 20
 WRONG = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, NoReturn
 
-from harness.errors import RmevalError
+from rmeval.harness.errors import RmevalError
 
 REGENERATE = "regenerate the file with `rmeval run`"
 ENTRY_TABLES = ("sections", "difficulty")

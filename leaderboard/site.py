@@ -13,13 +13,12 @@ from typing import Any
 
 import pandas as pd
 import yaml
-
-from harness.errors import RmevalError
-from leaderboard import render, views
-from leaderboard.charts import build_figures
-from leaderboard.loading import Results, load_results
-from leaderboard.samples import hardest
-from leaderboard.table import BoardTable, build_table
+from rmeval.harness.errors import RmevalError
+from rmeval.leaderboard import render, views
+from rmeval.leaderboard.charts import build_figures
+from rmeval.leaderboard.loading import Results, load_results
+from rmeval.leaderboard.samples import hardest
+from rmeval.leaderboard.table import BoardTable, build_table
 
 METADATA = Path(__file__).with_name("metadata.yaml")
 

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-
-from leaderboard.loading import Run
+from rmeval.leaderboard.loading import Run
 
 # (kind, tables key, value field inside a dict entry); order = column order inside a task.
 TABLE_KINDS = (

@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from leaderboard.charts import key_label
-from leaderboard.loading import Run
-from leaderboard.table import TABLE_KINDS, BoardTable, Column, task_rank
+from rmeval.leaderboard.charts import key_label
+from rmeval.leaderboard.loading import Run
+from rmeval.leaderboard.table import TABLE_KINDS, BoardTable, Column, task_rank
 
 NA = "n/a"
 META_HEADERS = ("Rank", "Model", "Type", "Params", "dtype", "Revision")

@@ -5,6 +5,6 @@ MRMBench data; both fit one linear probe per dimension on cached frozen features
 the probes to the reward margin on the core pairwise suite (inference-time probing).
 """
 
-from probes.task import MRMBench, ProbeCore, ProbeTask, mrmbench, probe_core
+from rmeval.probes.task import MRMBench, ProbeCore, ProbeTask, mrmbench, probe_core
 
 __all__ = ["MRMBench", "ProbeCore", "ProbeTask", "mrmbench", "probe_core"]

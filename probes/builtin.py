@@ -30,9 +30,9 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from tasks.core import arithmetic, coding, facts, safety
-from tasks.core.generator import GENERATOR_VERSION
-from tasks.core.rows import derived_rng
+from rmeval.tasks.core import arithmetic, coding, facts, safety
+from rmeval.tasks.core.generator import GENERATOR_VERSION
+from rmeval.tasks.core.rows import derived_rng
 
 BUILTIN_VERSION = 1
 """Bump whenever a change alters any generated item (recorded in the dataset revision)."""

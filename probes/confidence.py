@@ -21,8 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-
-from harness.metrics import mean_ci, pairwise_credit
+from rmeval.harness.metrics import mean_ci, pairwise_credit
 
 
 def agreement(s_chosen: np.ndarray, s_rejected: np.ndarray, margin: np.ndarray) -> np.ndarray:

@@ -20,9 +20,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-
-from harness.errors import RmevalError
-from harness.records import ScoreRequest
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import ScoreRequest
 
 FEATURES_VERSION = "v1"
 """Part of the cache namespace: bump when the extraction or encoding changes."""

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-from harness.errors import RmevalError
-from harness.metrics import N_BOOT, mean_ci
-from harness.records import MetricValue
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.metrics import N_BOOT, mean_ci
+from rmeval.harness.records import MetricValue
 
 C_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
 """Candidate values of the logistic regression's inverse regularisation strength."""

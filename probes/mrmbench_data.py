@@ -23,8 +23,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.errors import DataError, RmevalError
-from harness.records import canonical_json
+from rmeval.harness.errors import DataError, RmevalError
+from rmeval.harness.records import canonical_json
 
 HUB_ID = "ifnoc/MRMBench"
 HUB_REVISION: str | None = None

@@ -28,19 +28,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from harness.adapters.base import parse_bool
-from harness.data import DatasetInfo, rows_sha256
-from harness.errors import DataError, RmevalError
-from harness.metrics import by_subset_means, count_outcomes
-from harness.paired_stats import ItemScorer
-from harness.records import Aggregate, Example, ExampleResult, MetricValue, ScoreRequest
-from harness.task import RunContext, Task
-from probes import builtin
-from probes import mrmbench_data as mrm_data
-from probes.confidence import confidence_analysis
-from probes.features import extract, resolve_layers, truncated_keys
-from probes.fit import Probe, evaluate_probe, fit_probe, mean_of_means
+from rmeval.harness.adapters.base import parse_bool
+from rmeval.harness.data import DatasetInfo, rows_sha256
+from rmeval.harness.errors import DataError, RmevalError
+from rmeval.harness.metrics import by_subset_means, count_outcomes
+from rmeval.harness.paired_stats import ItemScorer
+from rmeval.harness.records import Aggregate, Example, ExampleResult, MetricValue, ScoreRequest
+from rmeval.harness.task import RunContext, Task
+from rmeval.probes import builtin
+from rmeval.probes import mrmbench_data as mrm_data
+from rmeval.probes.confidence import confidence_analysis
+from rmeval.probes.features import extract, resolve_layers, truncated_keys
+from rmeval.probes.fit import Probe, evaluate_probe, fit_probe, mean_of_means
 
 DIMENSIONS = builtin.DIMENSIONS
 
@@ -215,8 +214,8 @@ class ProbeTask(Task):
 
     def _confidence(self, ctx: RunContext, probes: dict[str, Probe], layer: int) -> dict[str, Any]:
         """Apply the probes to core-pairwise (test split) and compare with the reward margin."""
-        from harness.scoring import score_requests
-        from tasks.core import core_rows
+        from rmeval.harness.scoring import score_requests
+        from rmeval.tasks.core import core_rows
 
         rows, info = core_rows("test", self.seed, self.limit, 1)
         chosen = [ScoreRequest(r["prompt"], r["chosen"], r.get("reference")) for r in rows]
@@ -224,7 +223,7 @@ class ProbeTask(Task):
         with tempfile.TemporaryDirectory() as tmp:
             cache = ctx.cache
             if cache is None:
-                from harness.cache import ScoreCache
+                from rmeval.harness.cache import ScoreCache
 
                 cache = ScoreCache(Path(tmp) / "scores.sqlite")
             scores, _ = score_requests(ctx.model, chosen + rejected, cache, progress=False)

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from harness.metrics import best_of_n_credit, pairwise_credit
-from harness.records import Example, ExampleResult, Score
-from harness.task import Task
-from tasks.validation import collect_rows, prompt_problem, split_prompt, text_problem
+from rmeval.harness.metrics import best_of_n_credit, pairwise_credit
+from rmeval.harness.records import Example, ExampleResult, Score
+from rmeval.harness.task import Task
+from rmeval.tasks.validation import collect_rows, prompt_problem, split_prompt, text_problem
 
 
 def preference_examples(
@@ -111,7 +111,7 @@ class PairwiseTask(PreferenceTask):
 
     def __init__(self, ties: str = "strict", **kwargs: Any) -> None:
         if ties not in {"strict", "half"}:
-            from harness.errors import RmevalError
+            from rmeval.harness.errors import RmevalError
 
             raise RmevalError(f"--task-args ties={ties}: use 'strict' or 'half'.")
         super().__init__(ties=ties, **kwargs)

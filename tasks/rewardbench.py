@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-
-from harness.data import DatasetInfo, load_rows, rows_sha256
-from harness.errors import DataError
-from harness.metrics import bootstrap_ci, by_subset_means, count_outcomes, pairwise_credit
-from harness.records import Aggregate, Example, ExampleResult, MetricValue, Score
-from tasks.preference import PreferenceTask, preference_examples
+from rmeval.harness.data import DatasetInfo, load_rows, rows_sha256
+from rmeval.harness.errors import DataError
+from rmeval.harness.metrics import bootstrap_ci, by_subset_means, count_outcomes, pairwise_credit
+from rmeval.harness.records import Aggregate, Example, ExampleResult, MetricValue, Score
+from rmeval.tasks.preference import PreferenceTask, preference_examples
 
 REWARDBENCH_REVISION = "main"
 """Not a pin (a branch): no commit sha could be verified from this project's offline build
@@ -136,7 +135,7 @@ def valid_results(results: Sequence[ExampleResult]) -> list[ExampleResult]:
 
 def as_bool(value: Any, flag: str) -> bool:
     """A task argument given as a bool or as text (``--task-args flag=true``)."""
-    from harness.adapters.base import parse_bool  # the one parser of k=v booleans
+    from rmeval.harness.adapters.base import parse_bool  # the one parser of k=v booleans
 
     return parse_bool(value, f"--task-args {flag}")
 

@@ -19,13 +19,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-
-from harness.errors import RmevalError
-from harness.metrics import by_subset_means, count_outcomes, has_invalid
-from harness.records import Aggregate, Example, ExampleResult, Score
-from harness.task import Task
-from tasks.rewardbench import UnitScorer, scorer_metrics, valid_results
-from tasks.validation import collect_rows, text_list_problems, text_problem
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.metrics import by_subset_means, count_outcomes, has_invalid
+from rmeval.harness.records import Aggregate, Example, ExampleResult, Score
+from rmeval.harness.task import Task
+from rmeval.tasks.rewardbench import UnitScorer, scorer_metrics, valid_results
+from rmeval.tasks.validation import collect_rows, text_list_problems, text_problem
 
 RMBENCH_REVISION = "main"
 """Not a pin (a branch): no commit sha could be verified offline; the result file records

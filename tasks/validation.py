@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sized
 from typing import Any, TypeVar
 
-from harness.errors import DataError
-from harness.records import Turn
+from rmeval.harness.errors import DataError
+from rmeval.harness.records import Turn
 
 T = TypeVar("T")
 

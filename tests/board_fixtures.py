@@ -11,12 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.results import SCHEMA_VERSION
-from probes.task import ProbeCore
-from tasks.core.suite import CoreBestOfN, CorePairwise
-from tasks.master_keys.task import MasterKeysTask
-from tasks.rewardbench import RewardBenchTask
-from tasks.rmbench import RMBenchTask
+from rmeval.harness.results import SCHEMA_VERSION
+from rmeval.probes.task import ProbeCore
+from rmeval.tasks.core.suite import CoreBestOfN, CorePairwise
+from rmeval.tasks.master_keys.task import MasterKeysTask
+from rmeval.tasks.rewardbench import RewardBenchTask
+from rmeval.tasks.rmbench import RMBenchTask
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 HOSTILE_TEXT = "</script><script>alert(1)</script>"

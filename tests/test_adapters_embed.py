@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
-
-from harness.adapters.baselines import LengthBaseline, RandomBaseline
-from harness.adapters.embed import EmbeddingSimilarity
-from harness.records import ScoreRequest
+from rmeval.harness.adapters.baselines import LengthBaseline, RandomBaseline
+from rmeval.harness.adapters.embed import EmbeddingSimilarity
+from rmeval.harness.records import ScoreRequest
 
 
 def test_minilm_embeddings_match_sentence_transformers(minilm_path):
@@ -61,7 +60,7 @@ def test_random_baseline_is_seeded_and_order_free():
 
 @pytest.mark.parametrize("budget", [1, 7, 1000])
 def test_plan_batches_respects_the_budget_and_covers_everything(budget):
-    from harness.batching import plan_batches
+    from rmeval.harness.batching import plan_batches
 
     lengths = [5, 1, 9, 3, 3, 7, 2]
     batches = plan_batches(lengths, budget)
@@ -73,7 +72,7 @@ def test_plan_batches_respects_the_budget_and_covers_everything(budget):
 
 
 def test_out_of_memory_halves_the_batch_and_keeps_order():
-    from harness.batching import run_with_backoff
+    from rmeval.harness.batching import run_with_backoff
 
     calls = []
 

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from harness.adapters.hf import HFRewardModel
-from harness.batching import plan_batches
-from harness.cache import ScoreCache
-from harness.errors import RmevalError
-from harness.records import ScoreRequest
+from rmeval.harness.adapters.hf import HFRewardModel
+from rmeval.harness.batching import plan_batches
+from rmeval.harness.cache import ScoreCache
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import ScoreRequest
 
 TEXTS = [
     ScoreRequest("what is two plus two", "four"),
@@ -150,7 +149,7 @@ SHARED = (
 
 def _spy_spans(monkeypatch) -> list[list[tuple]]:
     """Records the packed spans of every packed forward."""
-    from harness.adapters import packing
+    from rmeval.harness.adapters import packing
 
     seen: list[list[tuple]] = []
     real = packing.logits
@@ -164,7 +163,7 @@ def _spy_spans(monkeypatch) -> list[list[tuple]]:
 
 
 def _cached_scores(model, requests, budget):
-    from harness.scoring import score_requests
+    from rmeval.harness.scoring import score_requests
 
     with tempfile.TemporaryDirectory() as d:
         cache = ScoreCache(Path(d) / "c.sqlite")
@@ -293,7 +292,7 @@ def test_cpu_budget_keeps_the_widest_activation_under_the_limit(tiny_llama_rm, t
 def test_out_of_memory_on_a_packed_shared_batch_backs_off_to_the_same_scores(
     tiny_llama_rm, monkeypatch
 ):
-    from harness.adapters import packing
+    from rmeval.harness.adapters import packing
 
     plain = HFRewardModel(str(tiny_llama_rm), device="cpu", pack=False)
     expected = np.array([s.value for s in plain.forward(plain.encode(SHARED))])

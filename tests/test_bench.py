@@ -3,17 +3,16 @@
 import json
 
 import pytest
-
-from harness.bench import PRESETS, main
-from harness.bench.variants import MemoryPeak, padding_tokens
-from harness.bench.workload import (
+from rmeval.harness.bench import PRESETS, main
+from rmeval.harness.bench.variants import MemoryPeak, padding_tokens
+from rmeval.harness.bench.workload import (
     length_ratio,
     make_workload,
     nonembedding_params,
     useful_flops,
     word_tokenizer,
 )
-from harness.errors import RmevalError
+from rmeval.harness.errors import RmevalError
 
 MICRO = dict(arch="llama", hidden_size=32, intermediate_size=64, num_hidden_layers=2,
              num_attention_heads=2, num_key_value_heads=1, head_dim=16, dtype="float32",
@@ -107,8 +106,7 @@ def test_bench_packed_variant_on_request(tmp_path, monkeypatch):
 
 def test_cpu_peak_memory_is_the_variant_own_high_water_mark(monkeypatch):
     import numpy as np
-
-    from harness.bench import variants
+    from rmeval.harness.bench import variants
 
     for sampled in (False, True):  # kernel high-water mark, then the sampling fallback
         if sampled:
@@ -134,7 +132,7 @@ class Missing(importlib.abc.MetaPathFinder):
             raise ModuleNotFoundError(f"No module named {name!r}")
 
 sys.meta_path.insert(0, Missing())
-from harness.bench import PRESETS, main
+from rmeval.harness.bench import PRESETS, main
 PRESETS["micro"] = json.loads(sys.argv[1])
 code = main(["--preset", "micro", "--device", "cpu", "--repeats", "1", "--variants", "A,H,Hs",
              "--output-dir", sys.argv[2]])

@@ -10,8 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from harness.cli import main
+from rmeval.harness.cli import main
 
 WORDS = "the a helpful honest answer math code facts safety focus zero one two three plus".split()
 
@@ -101,7 +100,7 @@ def test_score_recomputes_from_cache_without_the_model(tmp_path, tiny_llama_rm):
     assert run_cli("run", "--model", f"hf:{model}", "--output-dir", tmp_path / "a", *common) == 0
     # the weights are gone: `score` must not need them (fingerprint from hashes of what is left
     # would differ, so keep the files but make loading impossible)
-    from harness.adapters import hf
+    from rmeval.harness.adapters import hf
 
     loaded = []
     original = hf.HFRewardModel.model
@@ -282,7 +281,7 @@ def test_bad_flags_get_one_clear_sentence(argv, message, tmp_path, capsys):
 
 
 def test_task_args_used_by_one_of_the_tasks_are_accepted(tmp_path):
-    from harness.runner import RunOptions, build_tasks
+    from rmeval.harness.runner import RunOptions, build_tasks
 
     opts = RunOptions(["length"], ["core", "master-keys"], task_args={"default_keys": True})
     tasks = build_tasks(opts.tasks, opts)  # core has no default_keys option: still fine
@@ -303,7 +302,7 @@ def test_config_file_mirrors_flags(tmp_path):
 
 
 def test_model_slug_cannot_escape_the_output_folder(tmp_path):
-    from harness.results import model_slug, result_dir
+    from rmeval.harness.results import model_slug, result_dir
 
     for spec in ["hf:../../etc", "hf:/abs/path", "..", "hf:a/../../b", "embed:<img src=x>"]:
         folder = result_dir(tmp_path, spec)
@@ -313,7 +312,7 @@ def test_model_slug_cannot_escape_the_output_folder(tmp_path):
 
 def _run_subprocess(args, env):
     return subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", *map(str, args)],
+        [sys.executable, "-m", "rmeval", *map(str, args)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -12,21 +12,21 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 import numpy as np
 import pytest
-
-from harness.cli import main as cli_main
-from harness.compare import (
+from rmeval.harness.cli import main as cli_main
+from rmeval.harness.compare import (
     add_compare_parser,
     compare_main,
     compare_runs,
     load_runs,
     sign_test_p,
 )
-from harness.comparison_report import p_text
-from harness.errors import RmevalError
-from harness.records import ExampleResult, Score
-from harness.results import SCHEMA_VERSION, write_result
-from tasks.preference import PairwiseTask
-from tasks.rewardbench import rewardbench
+from rmeval.harness.comparison_report import p_text
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import ExampleResult, Score
+from rmeval.harness.results import SCHEMA_VERSION, write_result
+from rmeval.tasks.preference import PairwiseTask
+from rmeval.tasks.rewardbench import rewardbench
+
 from tests.test_rewardbench import V1_CHAT, V1_REASONING, V1_SCORES, v1_rows, write_jsonl
 
 
@@ -207,7 +207,7 @@ def test_run_then_compare_rows_are_the_result_files_values(tmp_path, capsys):
 
 
 def test_bootstrap_p_value_is_twice_the_far_side_share():
-    from harness.paired_stats import _boot_p
+    from rmeval.harness.paired_stats import _boot_p
 
     diffs = np.array([-1.0] * 30 + [0.0] * 10 + [2.0] * 960)  # 40 of 1000 at or below 0
     assert _boot_p(diffs) == pytest.approx(0.08)
@@ -216,7 +216,7 @@ def test_bootstrap_p_value_is_twice_the_far_side_share():
 
 
 def test_paired_ci_level_from_a_difference_with_a_known_distribution():
-    from harness.paired_stats import ItemScorer, paired_cis
+    from rmeval.harness.paired_stats import ItemScorer, paired_cis
 
     # B - A is idx[0] of a resample of range(1000), uniform on 0..999: its central 95% is about
     # [25, 975] (a 90% interval would be [50, 950]); sampling error over 1000 resamples ~5
@@ -228,9 +228,8 @@ def test_paired_ci_level_from_a_difference_with_a_known_distribution():
 
 def _quick_probe(x, y, seed=0, *, name="probe"):
     """``fit_probe`` without the C grid search (the comparison needs fitted probes, not good ones)."""
+    from rmeval.probes.fit import Probe, majority_label
     from sklearn.linear_model import LogisticRegression
-
-    from probes.fit import Probe, majority_label
 
     model = LogisticRegression(max_iter=200).fit(x, y)
     classes = [int(c) for c in model.classes_]
@@ -240,7 +239,7 @@ def _quick_probe(x, y, seed=0, *, name="probe"):
 def test_probe_rows_are_the_result_files_values(tmp_path, monkeypatch):
     from tests.test_probes import FakeModel, SyntheticTask, _run
 
-    monkeypatch.setattr("probes.task.fit_probe", _quick_probe)
+    monkeypatch.setattr("rmeval.probes.task.fit_probe", _quick_probe)
 
     class SmallSynthetic(SyntheticTask):
         def load_rows(self):
@@ -280,9 +279,8 @@ def test_probe_rows_are_the_result_files_values(tmp_path, monkeypatch):
 
 
 def test_probe_scorer_macro_f1_is_sklearns_over_the_probes_classes():
+    from rmeval.probes.task import probe_core
     from sklearn.metrics import f1_score
-
-    from probes.task import probe_core
 
     rng = np.random.default_rng(0)
     y, pred = rng.integers(0, 3, 40), rng.integers(0, 2, 40)  # class 3: the probe's, never seen

@@ -7,12 +7,12 @@ import re
 import shutil
 
 import pytest
+from rmeval.harness.adapters.dpo import DPOImplicitReward
+from rmeval.harness.adapters.hf import HFRewardModel
+from rmeval.harness.errors import DataError
+from rmeval.harness.records import ScoreRequest, canonical_json, sha256_text
+from rmeval.tasks.preference import pairwise
 
-from harness.adapters.dpo import DPOImplicitReward
-from harness.adapters.hf import HFRewardModel
-from harness.errors import DataError
-from harness.records import ScoreRequest, canonical_json, sha256_text
-from tasks.preference import pairwise
 from tests.lm_fixtures import CHAT_TEMPLATE, direct_lms, lm_dirs  # noqa: F401  (fixtures)
 
 TURNS = (("user", "hi"), ("assistant", "hello"))

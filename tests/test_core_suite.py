@@ -8,12 +8,11 @@ import re
 from collections import Counter
 
 import pytest
-
-from harness.data import rows_sha256
-from harness.errors import RmevalError
-from harness.records import Score
-from harness.task import RunContext
-from tasks.core import (
+from rmeval.harness.data import rows_sha256
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import Score
+from rmeval.harness.task import RunContext
+from rmeval.tasks.core import (
     DOMAINS,
     GENERATOR_VERSION,
     CoreBestOfN,
@@ -27,9 +26,9 @@ from tasks.core import (
     generate_rows,
     safety,
 )
-from tasks.core.instructions import Constraint, parse_constraint
-from tasks.core.safety_bank import PLACEHOLDERS, REDIRECTS, REFUSALS_MEDIUM, REFUSALS_SHORT
-from tasks.preference import preference_examples
+from rmeval.tasks.core.instructions import Constraint, parse_constraint
+from rmeval.tasks.core.safety_bank import PLACEHOLDERS, REDIRECTS, REFUSALS_MEDIUM, REFUSALS_SHORT
+from rmeval.tasks.preference import preference_examples
 
 SUBSETS = {"math", "instruction", "factual", "code", "safety", "focus"}
 KEYS = ["id", "subset", "prompt", "chosen", "rejected", "reference", "length_controlled"]

@@ -6,11 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
-
-from harness.cli import main
-from harness.data import load_rows
-from harness.errors import RmevalError
-from tasks.preference import preference_examples
+from rmeval.harness.cli import main
+from rmeval.harness.data import load_rows
+from rmeval.harness.errors import RmevalError
+from rmeval.tasks.preference import preference_examples
 
 # A column that mixes strings and lists, with strings that look like JSON.
 MIXED = [
@@ -212,8 +211,7 @@ def test_a_hub_dataset_records_the_commit_it_was_loaded_at(tmp_path, monkeypatch
 
 def test_rewardbench_records_both_commits_of_its_hub_datasets(tmp_path, monkeypatch):
     import datasets
-
-    from tasks.rewardbench import PRIOR_SUBSETS, RewardBenchTask
+    from rmeval.tasks.rewardbench import PRIOR_SUBSETS, RewardBenchTask
 
     row = {"id": 1, "prompt": "q", "chosen": "good", "rejected": "bad"}
     main = [dict(row, subset="alpacaeval-easy")]
@@ -231,8 +229,8 @@ def test_rewardbench_records_both_commits_of_its_hub_datasets(tmp_path, monkeypa
 def test_an_mrmbench_hub_snapshot_records_its_commit(tmp_path, monkeypatch):
     import shutil
 
-    from probes import mrmbench_data
-    from probes.task import mrmbench
+    from rmeval.probes import mrmbench_data
+    from rmeval.probes.task import mrmbench
 
     snapshot = tmp_path / "snapshots" / SHA
     shutil.copytree(Path(__file__).parent / "data" / "mrmbench", snapshot)

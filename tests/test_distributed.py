@@ -6,9 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.cache import ScoreCache
-from harness.distributed import ShardCache, merge_caches, rank_cache_path
-from harness.records import Score
+from rmeval.harness.cache import ScoreCache
+from rmeval.harness.distributed import ShardCache, merge_caches, rank_cache_path
+from rmeval.harness.records import Score
+
 from tests.test_cli import write_prefs
 
 
@@ -21,7 +22,7 @@ def _env() -> dict[str, str]:
 
 
 def _run(launcher: list[str], model: Path, data: Path, out: Path) -> subprocess.CompletedProcess:
-    argv = [*launcher, "-m", "harness.cli", "run", "--model", f"hf:{model}", "--tasks",
+    argv = [*launcher, "-m", "rmeval", "run", "--model", f"hf:{model}", "--tasks",
             "pairwise", "--data", f"pairwise={data}", "--output-dir", str(out / "results"),
             "--cache-dir", str(out / "cache"), "--batch-tokens", "48", "--no-progress"]  # fmt: skip
     proc = subprocess.run(argv, env=_env(), capture_output=True, text=True, timeout=300)
@@ -71,11 +72,10 @@ def test_a_data_parallel_run_refuses_another_identity_before_scoring(tmp_path, m
     import socket
 
     import pytest
-
-    from harness import distributed
-    from harness.cli import main
-    from harness.errors import RmevalError
-    from harness.runner import RunOptions
+    from rmeval.harness import distributed
+    from rmeval.harness.cli import main
+    from rmeval.harness.errors import RmevalError
+    from rmeval.harness.runner import RunOptions
 
     first = write_prefs(tmp_path / "a.jsonl", n=4)
     out, cache = str(tmp_path / "results"), str(tmp_path / "cache")
@@ -99,8 +99,8 @@ def test_a_data_parallel_run_gives_each_model_the_keys_it_declares(tmp_path, mon
     """As in a single-process run: ``unit`` goes to length, ``seed`` to random, none refused."""
     import socket
 
-    from harness import distributed
-    from harness.runner import RunOptions
+    from rmeval.harness import distributed
+    from rmeval.harness.runner import RunOptions
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

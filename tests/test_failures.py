@@ -7,10 +7,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
-from harness.adapters.baselines import LengthBaseline
-from harness.cli import main
-from harness.records import Score
+from rmeval.harness.adapters.baselines import LengthBaseline
+from rmeval.harness.cli import main
+from rmeval.harness.records import Score
 
 
 def write_prefs(path: Path, n: int = 12) -> Path:

@@ -8,13 +8,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from rmeval.harness.adapters import hub
+from rmeval.harness.adapters.hf import HFRewardModel
+from rmeval.harness.cache import ScoreCache
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import ScoreRequest
+from rmeval.harness.runner import RunOptions, run
 
-from harness.adapters import hub
-from harness.adapters.hf import HFRewardModel
-from harness.cache import ScoreCache
-from harness.errors import RmevalError
-from harness.records import ScoreRequest
-from harness.runner import RunOptions, run
 from tests.tiny_models import corpus
 
 PAIRWISE = Path(__file__).parent / "data" / "pairwise.jsonl"

@@ -8,10 +8,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
-from harness.adapters.http import HTTPRewardModel
-from harness.errors import RmevalError
-from harness.records import ScoreRequest
+from rmeval.harness.adapters.http import HTTPRewardModel
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import ScoreRequest
 
 REQUESTS = [
     ScoreRequest("what is two plus two", "four", "4"),

@@ -13,16 +13,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from rmeval.harness.errors import RmevalError
+from rmeval.leaderboard import add_board_parser, board_main, build_site
+from rmeval.leaderboard.assets import csp_hash, safe_json, script_safe
+from rmeval.leaderboard.charts import build_figures, clustered_order, plot_text
+from rmeval.leaderboard.loading import load_results
+from rmeval.leaderboard.samples import hardest, parse_view
+from rmeval.leaderboard.site import load_metadata
+from rmeval.leaderboard.table import build_table, rank_column
+from rmeval.leaderboard.views import page_name
 
-from harness.errors import RmevalError
-from leaderboard import add_board_parser, board_main, build_site
-from leaderboard.assets import csp_hash, safe_json, script_safe
-from leaderboard.charts import build_figures, clustered_order, plot_text
-from leaderboard.loading import load_results
-from leaderboard.samples import hardest, parse_view
-from leaderboard.site import load_metadata
-from leaderboard.table import build_table, rank_column
-from leaderboard.views import page_name
 from tests.board_fixtures import (
     DATA_HASH,
     HOSTILE_NAME,
@@ -440,7 +440,7 @@ def test_section_columns_take_the_ci_of_the_matching_metric(results_dir: Path):
 def real_results(tmp_path_factory, tiny_llama_rm: Path) -> Path:
     """Result files of real runs: baselines on core, starc and master-keys; a tiny Llama RM
     on probe-core (probes need hidden states, which the baselines do not have)."""
-    from harness.cli import main
+    from rmeval.harness.cli import main
 
     root = tmp_path_factory.mktemp("real")
     common = ["--output-dir", str(root / "results"), "--cache-dir", str(root / "cache")]
@@ -528,7 +528,7 @@ def _hardest(tmp_path: Path, view: dict, lines: list[dict]) -> list:
 
 
 def test_rewardbench2_ties_rows_use_their_number_of_correct_answers(tmp_path: Path):
-    from tasks.rewardbench2 import RewardBench2Task
+    from rmeval.tasks.rewardbench2 import RewardBench2Task
 
     lines = [
         # Ties row, 2 correct answers first: 0.5 (correct) is below 0.7 (incorrect) by 0.2
@@ -543,7 +543,7 @@ def test_rewardbench2_ties_rows_use_their_number_of_correct_answers(tmp_path: Pa
 
 
 def test_rmbench_margin_is_the_worst_chosen_against_the_best_rejected(tmp_path: Path):
-    from tasks.rmbench import RMBenchTask
+    from rmeval.tasks.rmbench import RMBenchTask
 
     lines = [_line(0, [0.9, 0.2, 0.8, 0.5, 0.4, 0.1], 8 / 9)]
     (found,) = _hardest(tmp_path, RMBenchTask.samples_view, lines)
@@ -551,7 +551,7 @@ def test_rmbench_margin_is_the_worst_chosen_against_the_best_rejected(tmp_path: 
 
 
 def test_master_keys_panel_names_keys_in_both_score_kinds(tmp_path: Path):
-    from tasks.master_keys.task import MasterKeysTask
+    from rmeval.tasks.master_keys.task import MasterKeysTask
 
     keys = {"keys": [" ", "Thought process:"], "reference": "42"}
     lines = [
@@ -580,7 +580,7 @@ def test_a_task_without_a_samples_view_gets_no_panel(results_dir: Path, tmp_path
 
 
 def test_metadata_names_exactly_the_registered_tasks():
-    from harness.plugins import task_names
+    from rmeval.harness.plugins import task_names
 
     suites = {"core"}  # a suite: its results are core-pairwise and core-bon
     assert set(META["tasks"]) == set(task_names()) - suites
@@ -695,7 +695,7 @@ def test_csv_headers_never_start_a_spreadsheet_formula(tmp_path: Path):
 def test_board_cli_refuses_a_samples_file_that_does_not_match(
     results_dir: Path, tmp_path: Path, capsys
 ):
-    from harness.cli import main
+    from rmeval.harness.cli import main
 
     samples_file = results_dir / "random" / "core-pairwise.samples.jsonl"
     samples_file.write_text(samples_file.read_text() + samples_file.read_text())  # replaced
@@ -716,7 +716,7 @@ def test_board_cli_refuses_a_samples_file_that_does_not_match(
 
 
 def test_every_registered_task_declares_a_view_the_board_reads(tmp_path: Path):
-    from harness.plugins import load_tasks, task_names
+    from rmeval.harness.plugins import load_tasks, task_names
 
     views = {}
     for name in task_names():

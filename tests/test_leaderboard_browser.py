@@ -11,8 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from rmeval.leaderboard import build_site
 
-from leaderboard import build_site
 from tests.board_fixtures import HOSTILE_NAME, HOSTILE_TEXT, write_results
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -5,18 +5,18 @@ from __future__ import annotations
 import math
 
 import pytest
-
-from harness.adapters.dpo import DPOImplicitReward
-from harness.adapters.judge import (
+from rmeval.harness.adapters.dpo import DPOImplicitReward
+from rmeval.harness.adapters.judge import (
     PAIRWISE_TEMPLATE,
     VERIFIER_TEMPLATE,
     VERIFIER_TEMPLATE_NO_REFERENCE,
     GenerativeJudge,
     pairwise_preference,
 )
-from harness.adapters.likelihood import LikelihoodReward
-from harness.errors import RmevalError
-from harness.records import ScoreRequest
+from rmeval.harness.adapters.likelihood import LikelihoodReward
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import ScoreRequest
+
 from tests.lm_fixtures import DirectLM, direct_lms, lm_dirs  # noqa: F401  (fixtures)
 
 TOL = 1e-4
@@ -176,7 +176,7 @@ def test_chat_template_reads_booleans_as_every_flag_does(text, mode, lm_dirs):  
 
 
 def test_a_hub_model_loads_the_commit_it_was_fingerprinted_at(monkeypatch):
-    from harness.adapters import hub, loglik
+    from rmeval.harness.adapters import hub, loglik
 
     commit = "c0ffee" + "0" * 34
     monkeypatch.setattr(hub, "resolve_commit", lambda model_id, revision: commit)
@@ -318,8 +318,8 @@ def test_pairwise_preference_runs_both_orders(arch, lm_dirs, direct_lms):  # noq
 
 # -- through the harness -----------------------------------------------------------------------
 def test_scoring_loop_batch_budget_and_order_invariance(tmp_path, lm_dirs):  # noqa: F811
-    from harness.cache import ScoreCache
-    from harness.scoring import score_requests
+    from rmeval.harness.cache import ScoreCache
+    from rmeval.harness.scoring import score_requests
 
     judge = GenerativeJudge(str(lm_dirs["llama"]), device="cpu", batch_size=2)
     runs = []
@@ -345,9 +345,9 @@ def test_scoring_loop_batch_budget_and_order_invariance(tmp_path, lm_dirs):  # n
 def test_end_to_end_pairwise_run_writes_results(make, tmp_path, lm_dirs):  # noqa: F811
     import json
 
-    from harness.cache import ScoreCache
-    from harness.runner import RunOptions, evaluate_model
-    from tasks.preference import pairwise
+    from rmeval.harness.cache import ScoreCache
+    from rmeval.harness.runner import RunOptions, evaluate_model
+    from rmeval.tasks.preference import pairwise
 
     rows = [
         {

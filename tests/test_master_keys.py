@@ -12,14 +12,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-from harness.adapters.base import Encoded, RewardModel
-from harness.cache import ScoreCache
-from harness.errors import DataError, RmevalError
-from harness.metrics import mean_ci
-from harness.records import Score, ScoreRequest
-from harness.runner import RunOptions, evaluate_model
-from tasks.master_keys import (
+from rmeval.harness.adapters.base import Encoded, RewardModel
+from rmeval.harness.cache import ScoreCache
+from rmeval.harness.errors import DataError, RmevalError
+from rmeval.harness.metrics import mean_ci
+from rmeval.harness.records import Score, ScoreRequest
+from rmeval.harness.runner import RunOptions, evaluate_model
+from rmeval.tasks.master_keys import (
     DEFAULT_KEYS,
     augmentation_rows,
     first_sentence,
@@ -29,8 +28,8 @@ from tasks.master_keys import (
     resolve_keys,
     write_augmentation,
 )
-from tasks.master_keys.augment import main as augment_main
-from tasks.preference import preference_examples
+from rmeval.tasks.master_keys.augment import main as augment_main
+from rmeval.tasks.preference import preference_examples
 
 PAPER_KEYS = [" ", ".", ",", ":", ";", "Thought process:", "Let's solve this problem step by step.",
               "Solution", "解", "かいせつ", "Respuesta"]  # fmt: skip
@@ -223,7 +222,7 @@ def test_builtin_items_are_core_math_and_factual_rows(monkeypatch):
         return rows
 
     monkeypatch.setitem(
-        sys.modules, "tasks.core", types.SimpleNamespace(generate_rows=generate_rows)
+        sys.modules, "rmeval.tasks.core", types.SimpleNamespace(generate_rows=generate_rows)
     )
     task = master_keys(limit=1)
     exs = task.examples()
@@ -389,8 +388,8 @@ def test_every_key_round_trips_through_adapter_cache_samples_and_result(tmp_path
 
 
 def test_keys_round_trip_through_tokenizers(tiny_gpt2_rm, tiny_gpt2_lm):
-    from harness.adapters.hf import HFRewardModel
-    from harness.adapters.judge import GenerativeJudge
+    from rmeval.harness.adapters.hf import HFRewardModel
+    from rmeval.harness.adapters.judge import GenerativeJudge
 
     keys = PAPER_KEYS + ODD_KEYS
     rm = HFRewardModel(str(tiny_gpt2_rm), device="cpu")
@@ -410,7 +409,7 @@ def test_keys_round_trip_through_tokenizers(tiny_gpt2_rm, tiny_gpt2_lm):
 
 # -- end to end with real adapters --------------------------------------------------------------
 def test_end_to_end_with_a_tiny_real_judge(tmp_path, tiny_gpt2_lm):
-    from harness.adapters.judge import GenerativeJudge
+    from rmeval.harness.adapters.judge import GenerativeJudge
 
     judge = GenerativeJudge(str(tiny_gpt2_lm), device="cpu", multi_token="sum", batch_size=8)
     _, result, samples, _ = run_task(judge, tmp_path)
@@ -423,7 +422,7 @@ def test_end_to_end_with_a_tiny_real_judge(tmp_path, tiny_gpt2_lm):
 
 
 def test_end_to_end_with_a_tiny_hf_reward_model(tmp_path, tiny_llama_rm):
-    from harness.adapters.hf import HFRewardModel
+    from rmeval.harness.adapters.hf import HFRewardModel
 
     _, result, samples, _ = run_task(HFRewardModel(str(tiny_llama_rm), device="cpu"), tmp_path)
     assert result["tables"]["grid"]["metric"] == "key_beats_wrong"

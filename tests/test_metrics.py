@@ -4,15 +4,14 @@ import math
 
 import numpy as np
 import pytest
-
-from harness.metrics import (
+from rmeval.harness.metrics import (
     aggregate_credits,
     best_of_n_credit,
     bootstrap_ci,
     mean_ci,
     pairwise_credit,
 )
-from harness.records import ExampleResult
+from rmeval.harness.records import ExampleResult
 
 
 @pytest.mark.parametrize(

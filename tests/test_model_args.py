@@ -6,13 +6,13 @@ import importlib.util
 import shutil
 
 import pytest
+from rmeval.harness.adapters.base import parse_bool, parse_model_args
+from rmeval.harness.adapters.hf import HFRewardModel
+from rmeval.harness.cli import main
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import ScoreRequest
+from rmeval.harness.runner import build_model, run_label
 
-from harness.adapters.base import parse_bool, parse_model_args
-from harness.adapters.hf import HFRewardModel
-from harness.cli import main
-from harness.errors import RmevalError
-from harness.records import ScoreRequest
-from harness.runner import build_model, run_label
 from tests.lm_fixtures import lm_dirs  # noqa: F401  (fixture)
 
 REQUESTS = [
@@ -217,7 +217,7 @@ def test_quantization_without_bitsandbytes_is_refused(tiny_llama_rm, monkeypatch
 
 
 def test_quantization_config_file_is_fingerprinted_by_content(tiny_llama_rm, tmp_path, monkeypatch):
-    from harness.adapters import pretrained
+    from rmeval.harness.adapters import pretrained
 
     monkeypatch.setattr(pretrained, "quantization", lambda args: object())  # no bitsandbytes here
     config = tmp_path / "bnb.json"
@@ -247,8 +247,8 @@ def test_device_map_scores_the_same(device_map, tiny_llama_rm, monkeypatch):
 def test_text_arguments_keep_exactly_what_was_typed():
     """A commit prefix of digits is text: ``0123456`` must not lose its zero, ``1234e56`` must not
     become a float, and ``1234567`` must reach from_pretrained as the string."""
-    from harness.adapters.base import parse_model_args
-    from harness.adapters.hf import HFRewardModel
+    from rmeval.harness.adapters.base import parse_model_args
+    from rmeval.harness.adapters.hf import HFRewardModel
 
     for typed in ("0123456", "1234e56", "1234567"):
         args = HFRewardModel.check_arguments(

@@ -1,9 +1,8 @@
 """Packed (and prompt-shared) forwards equal one-text-at-a-time forwards across architectures."""
 
 import pytest
-
-from harness.adapters import packing
-from harness.adapters.base import Encoded
+from rmeval.harness.adapters import packing
+from rmeval.harness.adapters.base import Encoded
 
 COMMON = dict(vocab_size=50, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
               num_attention_heads=4, num_key_value_heads=2, num_labels=2, pad_token_id=0,

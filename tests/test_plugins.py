@@ -6,16 +6,15 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from harness.plugins import load_tasks, model_names, task_names
-from harness.task import Task
+from rmeval.harness.plugins import load_tasks, model_names, task_names
+from rmeval.harness.task import Task
 
 SAMPLES = Path(__file__).parent / "data"
 
 
 def test_ls_lists_tasks_and_models_without_importing_torch():
     code = (
-        "import sys; from harness.cli import main; main(['ls']); "
+        "import sys; from rmeval.harness.cli import main; main(['ls']); "
         "heavy = [m for m in ('torch', 'transformers', 'lm_eval', 'datasets') if m in sys.modules]; "
         "print('HEAVY', heavy)"
     )
@@ -40,8 +39,8 @@ def _tasks_for(name: str) -> list[Task]:
 @pytest.mark.parametrize("name", task_names())
 def test_every_registered_task_honours_the_contract(name, tmp_path):
     """Every task builds, yields valid examples, runs with a baseline and writes strict results."""
-    from harness.cache import ScoreCache
-    from harness.runner import RunOptions, build_model, evaluate_model
+    from rmeval.harness.cache import ScoreCache
+    from rmeval.harness.runner import RunOptions, build_model, evaluate_model
 
     tasks = _tasks_for(name)
     assert tasks, f"task {name} built nothing"

@@ -11,18 +11,17 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-from harness.adapters.base import Encoded, RewardModel
-from harness.cache import ScoreCache
-from harness.errors import DataError, RmevalError
-from harness.records import Score, ScoreRequest
-from harness.task import RunContext
-from probes import builtin, features
-from probes import mrmbench_data as mrm
-from probes.confidence import agreement, confidence_analysis
-from probes.fit import Probe, evaluate_probe, fit_probe, mean_of_means
-from probes.task import DIMENSIONS, MRMBench, ProbeTask, probe_core
-from tasks.core import arithmetic, safety
+from rmeval.harness.adapters.base import Encoded, RewardModel
+from rmeval.harness.cache import ScoreCache
+from rmeval.harness.errors import DataError, RmevalError
+from rmeval.harness.records import Score, ScoreRequest
+from rmeval.harness.task import RunContext
+from rmeval.probes import builtin, features
+from rmeval.probes import mrmbench_data as mrm
+from rmeval.probes.confidence import agreement, confidence_analysis
+from rmeval.probes.fit import Probe, evaluate_probe, fit_probe, mean_of_means
+from rmeval.probes.task import DIMENSIONS, MRMBench, ProbeTask, probe_core
+from rmeval.tasks.core import arithmetic, safety
 
 
 # -- fakes -----------------------------------------------------------------------------
@@ -73,7 +72,7 @@ class SyntheticTask(ProbeTask):
     name = "probe-synthetic"
 
     def load_rows(self):
-        from harness.data import DatasetInfo
+        from rmeval.harness.data import DatasetInfo
 
         rows = [
             {
@@ -268,7 +267,7 @@ def test_features_cache_round_trip_is_exact(tmp_path):
 
 
 def test_resolve_layers(tiny_llama_rm):
-    from harness.adapters.hf import HFRewardModel
+    from rmeval.harness.adapters.hf import HFRewardModel
 
     class FinalOnly(FakeModel):
         n_layers = 0
@@ -289,8 +288,7 @@ def test_resolve_layers(tiny_llama_rm):
 @pytest.mark.parametrize("fixture", ["tiny_llama_rm", "tiny_gpt2_rm"])
 def test_features_are_read_at_the_last_real_token_of_each_layer(fixture, request, tmp_path):
     import torch
-
-    from harness.adapters.hf import HFRewardModel
+    from rmeval.harness.adapters.hf import HFRewardModel
 
     model = HFRewardModel(str(request.getfixturevalue(fixture)), device="cpu", padding_side="right")
     reqs = [
@@ -438,8 +436,8 @@ def test_confidence_reads_booleans_as_model_args_do(text):
 
 # -- end to end on the real MiniLM -------------------------------------------------------------
 def test_probe_core_end_to_end_on_minilm(minilm_path, tmp_path):
-    from harness.adapters.embed import EmbeddingSimilarity
-    from harness.runner import RunOptions, evaluate_model
+    from rmeval.harness.adapters.embed import EmbeddingSimilarity
+    from rmeval.harness.runner import RunOptions, evaluate_model
 
     cache = ScoreCache(tmp_path / "cache" / "scores.sqlite")
     opts = RunOptions(
@@ -473,7 +471,7 @@ def test_mrmbench_without_data_fails_offline_with_a_clear_error():
 
 
 def test_probe_core_on_a_tiny_decoder_gives_a_per_layer_curve(tiny_llama_rm, tmp_path):
-    from harness.adapters.hf import HFRewardModel
+    from rmeval.harness.adapters.hf import HFRewardModel
 
     model = HFRewardModel(str(tiny_llama_rm), device="cpu")
     task = probe_core(limit=3, layers="all", difficulty="hard")

@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.results import check_result, folder_name, result_dir
 
-from harness.errors import RmevalError
-from harness.results import check_result, folder_name, result_dir
 from tests.test_cli import run_cli, write_prefs
 
 
@@ -86,7 +86,7 @@ def test_second_data_file_for_a_task_is_refused_not_overwritten(tmp_path, capsys
 def test_a_result_written_by_a_concurrent_run_meanwhile_is_not_overwritten(
     tmp_path, monkeypatch, capsys
 ):
-    import harness.runner as runner
+    import rmeval.harness.runner as runner
 
     first = write_prefs(tmp_path / "a.jsonl", n=6)
     second = write_prefs(tmp_path / "b.jsonl", n=8)
@@ -118,9 +118,9 @@ def _tie_prefs(path: Path) -> Path:
 
 
 def test_kill_between_the_renames_leaves_a_pair_that_readers_refuse(tmp_path, monkeypatch):
-    import harness.results as results
-    from harness.compare import load_run
-    from leaderboard.loading import load_results
+    import rmeval.harness.results as results
+    from rmeval.harness.compare import load_run
+    from rmeval.leaderboard.loading import load_results
 
     data = _tie_prefs(tmp_path / "ties.jsonl")
     assert _pairwise(tmp_path, data) == 0  # ties count 0 (strict)
@@ -181,7 +181,7 @@ def test_result_files_follow_the_umask(tmp_path, mask):
 
 
 def test_unwritable_output_folder_is_refused_before_any_model_loads(tmp_path, monkeypatch, capsys):
-    import harness.runner as runner
+    import rmeval.harness.runner as runner
 
     def no_model(*_a, **_k):
         raise AssertionError("a model was built before the output folder was checked")
@@ -198,7 +198,7 @@ def test_unwritable_output_folder_is_refused_before_any_model_loads(tmp_path, mo
 def test_write_error_is_one_sentence_and_leaves_no_partial_file(
     tmp_path, monkeypatch, capsys, code
 ):
-    import harness.results as results
+    import rmeval.harness.results as results
 
     def failing_fsync(_fd):
         raise OSError(code, os.strerror(code))
@@ -235,16 +235,15 @@ def test_throughput_describes_each_task_and_not_cached_texts(tmp_path):
 
 def test_data_parallel_results_report_what_the_ranks_scored(tmp_path, monkeypatch):
     import torch.distributed as dist
-
-    from harness.cli import run_options
-    from harness.distributed import run_distributed
+    from rmeval.harness.cli import run_options
+    from rmeval.harness.distributed import run_distributed
 
     monkeypatch.setenv("RANK", "0")
     monkeypatch.setenv("WORLD_SIZE", "1")
     monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
     monkeypatch.setenv("MASTER_PORT", str(29500 + os.getpid() % 1000))
     data = write_prefs(tmp_path / "a.jsonl", n=5)
-    from harness.cli import build_parser
+    from rmeval.harness.cli import build_parser
 
     args = build_parser().parse_args(["run", "--model", "length", "--tasks", "pairwise",
                                       "--data", f"pairwise={data}", "--output-dir",

@@ -8,12 +8,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from harness.adapters.hf import HFRewardModel
-from harness.cache import ScoreCache
-from harness.cli import main
-from harness.records import ScoreRequest
-from harness.scoring import score_requests
+from rmeval.harness.adapters.hf import HFRewardModel
+from rmeval.harness.cache import ScoreCache
+from rmeval.harness.cli import main
+from rmeval.harness.records import ScoreRequest
+from rmeval.harness.scoring import score_requests
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa".split()
 

@@ -11,13 +11,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 import pytest
-
-from harness.adapters.baselines import LengthBaseline
-from harness.errors import DataError
-from harness.records import Score, ScoreRequest
-from tasks.rewardbench import rewardbench
-from tasks.rewardbench2 import rewardbench2
-from tasks.rmbench import rmbench
+from rmeval.harness.adapters.baselines import LengthBaseline
+from rmeval.harness.errors import DataError
+from rmeval.harness.records import Score, ScoreRequest
+from rmeval.tasks.rewardbench import rewardbench
+from rmeval.tasks.rewardbench2 import rewardbench2
+from rmeval.tasks.rmbench import rmbench
 
 
 def write_jsonl(path, rows):

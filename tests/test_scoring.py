@@ -6,11 +6,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from harness.adapters.hf import HFRewardModel
-from harness.cache import ScoreCache
-from harness.records import ScoreRequest
-from harness.scoring import chunk_bounds, planned, score_requests
+from rmeval.harness.adapters.hf import HFRewardModel
+from rmeval.harness.cache import ScoreCache
+from rmeval.harness.records import ScoreRequest
+from rmeval.harness.scoring import chunk_bounds, planned, score_requests
 
 
 def test_chunks_double_and_never_split_a_prompt_group():

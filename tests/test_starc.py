@@ -14,11 +14,17 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 import numpy as np
 import pytest
-
-from harness.errors import RmevalError
-from harness.records import Score, ScoreRequest
-from harness.task import RunContext
-from tasks.starc import bandit, canonicalize, epic_distance, standardize, starc, starc_distance
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import Score, ScoreRequest
+from rmeval.harness.task import RunContext
+from rmeval.tasks.starc import (
+    bandit,
+    canonicalize,
+    epic_distance,
+    standardize,
+    starc,
+    starc_distance,
+)
 
 SIZES = [(2, 2), (3, 2), (4, 3), (5, 4), (7, 3)]
 GAMMAS = [0.0, 0.5, 0.9, 0.99]
@@ -436,7 +442,7 @@ def test_task_defaults_to_core_best_of_4_rows(monkeypatch):
         return [dict(r, rejected=[r["rejected"][0], "x", "y"]) for r in ROWS]
 
     monkeypatch.setitem(
-        sys.modules, "tasks.core", types.SimpleNamespace(generate_rows=generate_rows)
+        sys.modules, "rmeval.tasks.core", types.SimpleNamespace(generate_rows=generate_rows)
     )
     task = starc(seed=3, limit=2)
     exs = task.examples()
@@ -448,7 +454,7 @@ def test_task_defaults_to_core_best_of_4_rows(monkeypatch):
 
 
 def test_task_on_the_real_core_suite():
-    from tasks.core import generate_rows
+    from rmeval.tasks.core import generate_rows
 
     rows = generate_rows("test", 0)
     task = starc(limit=50)

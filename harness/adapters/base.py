@@ -8,8 +8,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from harness.errors import RmevalError
-from harness.records import Score, ScoreRequest, canonical_json, sha256_text
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import Score, ScoreRequest, canonical_json, sha256_text
 
 
 @dataclass(slots=True)
@@ -195,7 +195,7 @@ class RewardModel(ABC):
         """Batches of indices into ``encoded``; by default length-sorted token-budget batches.
 
         Must be a pure function of its inputs: a resumed run relies on the same plan."""
-        from harness.batching import plan_batches
+        from rmeval.harness.batching import plan_batches
 
         return plan_batches([e.n_tokens for e in encoded], budget, tiebreak=keys)
 

@@ -6,9 +6,9 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from harness.adapters.base import Arg, Encoded, RewardModel, parse_choice
-from harness.errors import RmevalError
-from harness.records import Score, ScoreRequest
+from rmeval.harness.adapters.base import Arg, Encoded, RewardModel, parse_choice
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import Score, ScoreRequest
 
 
 def _parse_seed(value: Any, flag: str) -> int:

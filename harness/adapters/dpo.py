@@ -20,10 +20,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from harness.adapters.base import Arg, Encoded, parse_choice, parse_text
-from harness.adapters.loglik import LMEvalModel, LMEvalRewardModel, Split
-from harness.errors import RmevalError
-from harness.records import Score, ScoreRequest
+from rmeval.harness.adapters.base import Arg, Encoded, parse_choice, parse_text
+from rmeval.harness.adapters.loglik import LMEvalModel, LMEvalRewardModel, Split
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import Score, ScoreRequest
 
 REF_FREE = ("sum", "avg", "norm")
 

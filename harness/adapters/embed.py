@@ -12,10 +12,17 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
-from harness.adapters import hub
-from harness.adapters.base import Arg, Encoded, RewardModel, parse_bool, parse_int, parse_text
-from harness.errors import RmevalError
-from harness.records import Score, ScoreRequest
+from rmeval.harness.adapters import hub
+from rmeval.harness.adapters.base import (
+    Arg,
+    Encoded,
+    RewardModel,
+    parse_bool,
+    parse_int,
+    parse_text,
+)
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import Score, ScoreRequest
 
 
 def default_encoder_path() -> str:

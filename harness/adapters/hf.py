@@ -27,8 +27,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from harness.adapters import hub, packing, pretrained
-from harness.adapters.base import (
+from rmeval.harness.adapters import hub, packing, pretrained
+from rmeval.harness.adapters.base import (
     Arg,
     Encoded,
     RewardModel,
@@ -38,8 +38,8 @@ from harness.adapters.base import (
     parse_int,
     parse_text,
 )
-from harness.errors import RmevalError
-from harness.records import Score, ScoreRequest
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import Score, ScoreRequest
 
 PLAIN_FORMAT = "User: {prompt}\n\nAssistant: {response}"
 _REDUCTIONS = ("mean", "sum", "first", "max", "min")

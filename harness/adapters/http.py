@@ -38,12 +38,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from rmeval.harness.adapters.base import Arg, Encoded, RewardModel, parse_choice, parse_text
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import Score, ScoreRequest
 from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
-
-from harness.adapters.base import Arg, Encoded, RewardModel, parse_choice, parse_text
-from harness.errors import RmevalError
-from harness.records import Score, ScoreRequest
 
 _TRANSIENT = (TimeoutError, OSError, http.client.HTTPException)
 _RETRY_STATUS = frozenset({429, *range(500, 600)})

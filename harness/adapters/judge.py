@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.adapters.base import Arg, Encoded, parse_choice, parse_text
-from harness.adapters.loglik import LMEvalRewardModel, Split, spaced
-from harness.errors import RmevalError
-from harness.records import Score, ScoreRequest, sha256_text
+from rmeval.harness.adapters.base import Arg, Encoded, parse_choice, parse_text
+from rmeval.harness.adapters.loglik import LMEvalRewardModel, Split, spaced
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import Score, ScoreRequest, sha256_text
 
 VERIFIER_TEMPLATE = """\
 You are a careful grader. Decide whether the response correctly and helpfully answers the question.

@@ -19,10 +19,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from harness.adapters.base import Arg, Encoded, parse_choice
-from harness.adapters.loglik import LMEvalRewardModel, spaced
-from harness.errors import RmevalError
-from harness.records import Score, ScoreRequest
+from rmeval.harness.adapters.base import Arg, Encoded, parse_choice
+from rmeval.harness.adapters.loglik import LMEvalRewardModel, spaced
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import Score, ScoreRequest
 
 DEFAULT_ANSWER_PREFIX = "\nAnswer:"
 

@@ -27,8 +27,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
-from harness.adapters import hub
-from harness.adapters.base import (
+from rmeval.harness.adapters import hub
+from rmeval.harness.adapters.base import (
     Arg,
     RewardModel,
     parse_auto_bool,
@@ -36,8 +36,8 @@ from harness.adapters.base import (
     parse_int,
     parse_text,
 )
-from harness.errors import RmevalError
-from harness.records import ScoreRequest
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import ScoreRequest
 
 COMMON_KEYS = frozenset(
     {

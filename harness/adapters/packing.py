@@ -23,9 +23,9 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from harness.adapters.base import Encoded
-from harness.batching import plan_packed
-from harness.errors import RmevalError
+from rmeval.harness.adapters.base import Encoded
+from rmeval.harness.batching import plan_packed
+from rmeval.harness.errors import RmevalError
 
 ATTENTION = "rmeval_packed"
 MIN_SHARED = 8

@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.errors import RmevalError
+from rmeval.harness.errors import RmevalError
 
 
 def input_device(device: str | None, device_map: Any) -> str:
     """Where inputs go: ``device``, or the one device a ``device_map`` puts the whole model on
     when ``device`` is auto (``auto``/``balanced`` maps start at the first GPU, as ``cuda``)."""
-    from harness.adapters.hub import resolve_device
+    from rmeval.harness.adapters.hub import resolve_device
 
     single = isinstance(device_map, str) and (
         device_map in ("cpu", "mps", "cuda") or device_map.startswith("cuda:")

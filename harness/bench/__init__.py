@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.bench.profile import format_profile, profile_model_only
-from harness.bench.variants import VARIANTS, Bench, measure, padding_tokens, setup
-from harness.bench.workload import (
+from rmeval.harness.bench.profile import format_profile, profile_model_only
+from rmeval.harness.bench.variants import VARIANTS, Bench, measure, padding_tokens, setup
+from rmeval.harness.bench.workload import (
     PRESETS,
     SHAPE_KEYS,
     length_ratio,
@@ -29,7 +29,7 @@ from harness.bench.workload import (
     peak_flops,
     useful_flops,
 )
-from harness.errors import RmevalError
+from rmeval.harness.errors import RmevalError
 
 
 def report(b: Bench, runs: dict[str, dict[str, Any]], peak: tuple[float, str]) -> dict[str, Any]:
@@ -97,9 +97,8 @@ def format_table(rec: dict[str, Any]) -> str:
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the benchmark, print the table, write ``<output-dir>/<preset>.json``."""
     import torch
-
-    from harness.adapters.hub import resolve_device
-    from harness.results import atomic_write, dumps
+    from rmeval.harness.adapters.hub import resolve_device
+    from rmeval.harness.results import atomic_write, dumps
 
     if args.preset not in PRESETS:
         raise RmevalError(f"--preset {args.preset}: use one of {', '.join(PRESETS)}.")

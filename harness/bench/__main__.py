@@ -2,6 +2,6 @@
 
 import sys
 
-from harness.bench import main
+from rmeval.harness.bench import main
 
 sys.exit(main(sys.argv[1:]))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.bench.variants import Bench, run_model_only
-from harness.bench.workload import sync
+from rmeval.harness.bench.variants import Bench, run_model_only
+from rmeval.harness.bench.workload import sync
 
 MATMUL_OPS = frozenset({"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"})
 

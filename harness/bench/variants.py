@@ -10,15 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.bench.workload import (
+from rmeval.harness.bench.workload import (
     Workload,
     build_classifier,
     make_workload,
     sync,
     word_tokenizer,
 )
-from harness.records import ScoreRequest
-from harness.scoring import planned, score_requests
+from rmeval.harness.records import ScoreRequest
+from rmeval.harness.scoring import planned, score_requests
 
 
 # -- variants ---------------------------------------------------------------------------------
@@ -63,7 +63,7 @@ def run_rewardbench(b: Bench, batch: int) -> list[float]:
 
 def run_rmeval(b: Bench) -> list[float]:
     """H: ``score_requests`` end to end with a fresh temporary cache."""
-    from harness.cache import ScoreCache
+    from rmeval.harness.cache import ScoreCache
 
     with tempfile.TemporaryDirectory() as d:
         cache = ScoreCache(Path(d) / "scores.sqlite")
@@ -204,9 +204,8 @@ VARIANTS: dict[str, Callable[[Bench], list[float]]] = {
 # -- setup and timing -----------------------------------------------------------------------------------
 def setup(preset: dict[str, Any], device: str, batch_tokens: int | None, seed: int) -> Bench:
     """Workload, tokenizer, model, the rmeval adapter around the same model, the pipeline."""
+    from rmeval.harness.adapters.hf import HFRewardModel
     from transformers import pipeline
-
-    from harness.adapters.hf import HFRewardModel
 
     wl = make_workload(preset["n_prompts"], seed, preset["prompt_median"],
                        preset["response_median"], preset["max_tokens"])  # fmt: skip

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import RmevalError
-from harness.records import ScoreRequest
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import ScoreRequest
 
 _SPECIALS = ["<pad>", "<s>", "</s>", "<unk>", "User", ":", "Assistant"]
 SHAPE_KEYS = (

@@ -7,8 +7,8 @@ pairwise and best-of-4 form. Per-domain generators live in ``arithmetic``, ``ins
 ``facts``, ``coding``, ``safety`` and ``focus``, each with ``generate(rng, n, split)``.
 """
 
-from tasks.core.generator import DOMAINS, GENERATOR_VERSION, SIZES, generate_rows
-from tasks.core.suite import (
+from rmeval.tasks.core.generator import DOMAINS, GENERATOR_VERSION, SIZES, generate_rows
+from rmeval.tasks.core.suite import (
     CoreBestOfN,
     CorePairwise,
     core_best_of_n,

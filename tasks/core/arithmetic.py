@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tasks.core.rows import collect, make_row, pick_mode
+from rmeval.tasks.core.rows import collect, make_row, pick_mode
 
 SUBSET = "math"
 OPS: dict[str, Callable[[int, int], int]] = {

@@ -14,8 +14,8 @@ import random
 import re
 from typing import Any
 
-from tasks.core.code_bank import FAMILIES, Family
-from tasks.core.rows import collect, make_row, pick_mode
+from rmeval.tasks.core.code_bank import FAMILIES, Family
+from rmeval.tasks.core.rows import collect, make_row, pick_mode
 
 SUBSET = "code"
 ASKS = [

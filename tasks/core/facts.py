@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from tasks.core.fact_table import (
+from rmeval.tasks.core.fact_table import (
     BOOKS,
     CAPITALS,
     ELEMENTS,
@@ -22,7 +22,7 @@ from tasks.core.fact_table import (
     Fact,
     items,
 )
-from tasks.core.rows import collect, make_row, pick_mode, sentence, split_of
+from rmeval.tasks.core.rows import collect, make_row, pick_mode, sentence, split_of
 
 SUBSET = "factual"
 FRAMES = [

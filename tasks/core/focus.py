@@ -13,10 +13,10 @@ import operator
 import random
 from typing import Any
 
-from tasks.core.fact_table import NOTES
-from tasks.core.facts import FACTS
-from tasks.core.focus_bank import CONVERSIONS, HOWTO, WORDS
-from tasks.core.rows import collect, make_row, pick_mode, sentence
+from rmeval.tasks.core.fact_table import NOTES
+from rmeval.tasks.core.facts import FACTS
+from rmeval.tasks.core.focus_bank import CONVERSIONS, HOWTO, WORDS
+from rmeval.tasks.core.rows import collect, make_row, pick_mode, sentence
 
 SUBSET = "focus"
 Answer = tuple[str, str]

@@ -6,8 +6,8 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from tasks.core import arithmetic, coding, facts, focus, instructions, safety
-from tasks.core.rows import check_split, derived_rng
+from rmeval.tasks.core import arithmetic, coding, facts, focus, instructions, safety
+from rmeval.tasks.core.rows import check_split, derived_rng
 
 GENERATOR_VERSION = 1
 """Bump whenever a change alters any generated row (it is recorded as the dataset revision)."""

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from tasks.core.rows import collect, make_row, pick_mode
+from rmeval.tasks.core.rows import collect, make_row, pick_mode
 
 SUBSET = "instruction"
 ENDINGS = [

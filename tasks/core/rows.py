@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable
 from typing import Any, Literal
 
-from harness.errors import RmevalError
+from rmeval.harness.errors import RmevalError
 
 SPLITS = ("test", "train")
 TRAIN_PERCENT = 40

@@ -13,8 +13,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from tasks.core.rows import collect, make_row, pick_mode, pick_rejected
-from tasks.core.safety_bank import (
+from rmeval.tasks.core.rows import collect, make_row, pick_mode, pick_rejected
+from rmeval.tasks.core.safety_bank import (
     BENIGN,
     BENIGN_ASKS,
     CAVEATED_PLACEHOLDERS,

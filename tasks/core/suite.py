@@ -14,13 +14,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-
-from harness.data import DatasetInfo, rows_sha256
-from harness.errors import RmevalError
-from harness.records import Aggregate, Example, ExampleResult, Score
-from tasks.core.generator import GENERATOR_VERSION, generate_rows
-from tasks.core.rows import check_split
-from tasks.preference import BestOfNTask, PairwiseTask, PreferenceTask
+from rmeval.harness.data import DatasetInfo, rows_sha256
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import Aggregate, Example, ExampleResult, Score
+from rmeval.tasks.core.generator import GENERATOR_VERSION, generate_rows
+from rmeval.tasks.core.rows import check_split
+from rmeval.tasks.preference import BestOfNTask, PairwiseTask, PreferenceTask
 
 DATA_PATH = "builtin:core"
 

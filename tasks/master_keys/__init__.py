@@ -11,12 +11,12 @@
 Mitigation data: ``python -m tasks.master_keys.augment --out FILE`` (see :mod:`.augment`).
 """
 
-from tasks.master_keys.augment import augmentation_rows, first_sentence, write_augmentation
-from tasks.master_keys.items import Item, items_from_rows
-from tasks.master_keys.keys import DEFAULT_KEYS, key_label, resolve_keys
-from tasks.master_keys.outcomes import THRESHOLD, evaluate_item
-from tasks.master_keys.summary import GRID_METRIC, MAIN_SCORE, MEAN_SCORE, summarize
-from tasks.master_keys.task import MasterKeysTask, master_keys
+from rmeval.tasks.master_keys.augment import augmentation_rows, first_sentence, write_augmentation
+from rmeval.tasks.master_keys.items import Item, items_from_rows
+from rmeval.tasks.master_keys.keys import DEFAULT_KEYS, key_label, resolve_keys
+from rmeval.tasks.master_keys.outcomes import THRESHOLD, evaluate_item
+from rmeval.tasks.master_keys.summary import GRID_METRIC, MAIN_SCORE, MEAN_SCORE, summarize
+from rmeval.tasks.master_keys.task import MasterKeysTask, master_keys
 
 __all__ = [
     "DEFAULT_KEYS",

@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.errors import RmevalError
-from tasks.master_keys.items import Item, core_rows, items_from_rows
+from rmeval.harness.errors import RmevalError
+from rmeval.tasks.master_keys.items import Item, core_rows, items_from_rows
 
 _SENTENCE_END = re.compile(r"\n|[.!?](?=\s)|[。！？]")
 
@@ -71,7 +71,7 @@ def load_items(
     """Items of a local file or hub dataset, or of the core suite (``limit`` per dataset)."""
     if data is None:
         return items_from_rows(core_rows(split, seed, limit), source="builtin:core")
-    from harness.data import load_rows
+    from rmeval.harness.data import load_rows
 
     rows, _ = load_rows(data, split=split, limit=limit)
     return items_from_rows(rows, source=data)
@@ -87,7 +87,7 @@ def write_augmentation(
     with_positives: bool = False,
 ) -> tuple[int, int]:
     """Write the mitigation JSONL to ``out`` (atomically); return (rows written, items skipped)."""
-    from harness.results import atomic_write
+    from rmeval.harness.results import atomic_write
 
     items = load_items(data, split=split, seed=seed, limit=limit)
     rows, skipped = augmentation_rows(items, with_positives=with_positives)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tasks.validation import convert_rows, raise_problems
+from rmeval.tasks.validation import convert_rows, raise_problems
 
 VERIFIABLE_SUBSETS = ("math", "factual")
 """Core-suite subsets whose rows carry a short reference answer."""
@@ -40,7 +40,7 @@ class Item:
 
 def core_rows(split: str, seed: int, limit: int | None) -> list[dict[str, Any]]:
     """The core suite's math and factual rows as item rows (first ``limit`` of each dataset)."""
-    from tasks.core import generate_rows
+    from rmeval.tasks.core import generate_rows
 
     counts: dict[str, int] = {}
     out = []

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.errors import RmevalError
+from rmeval.harness.errors import RmevalError
 
 DEFAULT_KEYS: tuple[str, ...] = (
     " ",

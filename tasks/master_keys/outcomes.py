@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from harness.errors import RmevalError
-from harness.metrics import has_invalid, pairwise_credit
-from harness.records import Example, ExampleResult
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.metrics import has_invalid, pairwise_credit
+from rmeval.harness.records import Example, ExampleResult
 
 ScoreKind = Literal["probability", "reward"]
 SCORE_KINDS: tuple[str, ...] = ("probability", "reward")

@@ -12,12 +12,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-
-from harness.metrics import bootstrap_ci, count_outcomes, mean_ci
-from harness.paired_stats import ItemScorer
-from harness.records import Aggregate, ExampleResult, MetricValue
-from tasks.master_keys.keys import key_label
-from tasks.master_keys.outcomes import THRESHOLD
+from rmeval.harness.metrics import bootstrap_ci, count_outcomes, mean_ci
+from rmeval.harness.paired_stats import ItemScorer
+from rmeval.harness.records import Aggregate, ExampleResult, MetricValue
+from rmeval.tasks.master_keys.keys import key_label
+from rmeval.tasks.master_keys.outcomes import THRESHOLD
 
 MAIN_SCORE = "worst_key_rate"
 MEAN_SCORE = "mean_key_rate"

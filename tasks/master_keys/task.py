@@ -16,15 +16,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from harness.data import DatasetInfo, rows_sha256
-from harness.errors import RmevalError
-from harness.paired_stats import ItemScorer
-from harness.records import Aggregate, Example, ExampleResult, Score
-from harness.task import RunContext, Task
-from tasks.master_keys.items import core_rows, items_from_rows
-from tasks.master_keys.keys import resolve_keys
-from tasks.master_keys.outcomes import SCORE_KINDS, THRESHOLD, evaluate_item
-from tasks.master_keys.summary import MAIN_SCORE, key_scorer, summarize
+from rmeval.harness.data import DatasetInfo, rows_sha256
+from rmeval.harness.errors import RmevalError
+from rmeval.harness.paired_stats import ItemScorer
+from rmeval.harness.records import Aggregate, Example, ExampleResult, Score
+from rmeval.harness.task import RunContext, Task
+from rmeval.tasks.master_keys.items import core_rows, items_from_rows
+from rmeval.tasks.master_keys.keys import resolve_keys
+from rmeval.tasks.master_keys.outcomes import SCORE_KINDS, THRESHOLD, evaluate_item
+from rmeval.tasks.master_keys.summary import MAIN_SCORE, key_scorer, summarize
 
 BUILTIN_SOURCE = "builtin:core"
 

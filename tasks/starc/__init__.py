@@ -1,7 +1,7 @@
 """STARC and EPIC reward distances: tabular MDPs (``tabular``), reward models (``bandit``) and
 the per-model task ``starc`` (``task``)."""
 
-from tasks.starc.tabular import canonicalize, epic_distance, standardize, starc_distance
-from tasks.starc.task import StarcTask, starc
+from rmeval.tasks.starc.tabular import canonicalize, epic_distance, standardize, starc_distance
+from rmeval.tasks.starc.task import StarcTask, starc
 
 __all__ = ["StarcTask", "canonicalize", "epic_distance", "standardize", "starc", "starc_distance"]

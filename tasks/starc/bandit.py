@@ -22,10 +22,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-
-from harness.metrics import N_BOOT, bootstrap_ci
-from harness.records import MetricValue
-from tasks.starc.tabular import StarcInputError, pearson_distance
+from rmeval.harness.metrics import N_BOOT, bootstrap_ci
+from rmeval.harness.records import MetricValue
+from rmeval.tasks.starc.tabular import StarcInputError, pearson_distance
 
 CONVENTION = (
     "STARC-VAL, L2 norm, L2 metric, unscaled (range [0, 2]); EPIC = sqrt((1-rho)/2) in [0, 1]"

@@ -13,8 +13,7 @@ import math
 from typing import Literal
 
 import numpy as np
-
-from harness.errors import RmevalError
+from rmeval.harness.errors import RmevalError
 
 Method = Literal["epic", "val"]
 _NORMS = {1: 1.0, 2: 2.0, math.inf: math.inf}

@@ -18,14 +18,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-
-from harness.data import DatasetInfo, rows_sha256
-from harness.metrics import count_outcomes, has_invalid
-from harness.paired_stats import ItemScorer
-from harness.records import Aggregate, Example, ExampleResult, MetricValue, Score
-from harness.task import RunContext
-from tasks.preference import PreferenceTask
-from tasks.starc.bandit import (
+from rmeval.harness.data import DatasetInfo, rows_sha256
+from rmeval.harness.metrics import count_outcomes, has_invalid
+from rmeval.harness.paired_stats import ItemScorer
+from rmeval.harness.records import Aggregate, Example, ExampleResult, MetricValue, Score
+from rmeval.harness.task import RunContext
+from rmeval.tasks.preference import PreferenceTask
+from rmeval.tasks.starc.bandit import (
     CONVENTION,
     bootstrap_distances,
     distances_from_moments,
@@ -80,7 +79,7 @@ class StarcTask(PreferenceTask):
         """The core suite's best-of-4 rows (generated from ``seed``) unless --data is given."""
         if self.data is not None:
             return super().load_rows()
-        from tasks.core import generate_rows
+        from rmeval.tasks.core import generate_rows
 
         split = self.split or "test"
         rows = generate_rows(split, self.seed)
