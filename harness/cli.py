@@ -6,18 +6,19 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rmeval.harness.config import CHECKS, as_assignments, as_list, check_setting, load_config
 from rmeval.harness.errors import DataError, RmevalError
+from rmeval.harness.result import Result
 
 log = logging.getLogger("rmeval")
 
 
 def _add_run_flags(p: argparse.ArgumentParser, *, scoring: bool) -> None:
     p.add_argument("--config", help="YAML file with the same settings as the flags")
+    _add_include_flag(p)
     p.add_argument(
         "--model", action="append", help="TYPE:ID (repeat for several models); default TYPE is hf"
     )
@@ -54,7 +55,22 @@ def _add_run_flags(p: argparse.ArgumentParser, *, scoring: bool) -> None:
         )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _add_include_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--include",
+        action="append",
+        metavar="PATH.py",
+        help="a Python file defining TASKS = {name: factory}, registered for this run (repeatable)",
+    )
+
+
+Subcommand = Callable[[Any], Any]
+"""Registers one subcommand on the CLI's subparsers, its handler in ``func`` (e.g. ``board``,
+which ``rmeval.cli`` adds from the leaderboard: the engine never imports it)."""
+
+
+def build_parser(extra: Sequence[Subcommand] = ()) -> argparse.ArgumentParser:
+    """The ``rmeval`` parser: the engine's subcommands, then those ``extra`` registers."""
     parser = argparse.ArgumentParser(prog="rmeval", description="Reward-model evaluation harness.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -65,16 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ls = sub.add_parser("ls", help="list tasks and model types (or one model's --model-args)")
     ls.add_argument("model_type", nargs="?", help="a model type: list its --model-args")
+    _add_include_flag(ls)
     val = sub.add_parser("validate", help="check task data before running; lists bad rows by id")
     val.add_argument("--tasks", required=True)
     val.add_argument("--data", action="append")
     val.add_argument("--task-args", action="append")
     val.add_argument("--limit", help="use only the first N rows of each task")
+    _add_include_flag(val)
     from rmeval.harness.compare import add_compare_parser
-    from rmeval.leaderboard.command import add_board_parser
 
     add_compare_parser(sub)
-    add_board_parser(sub)
+    for add in extra:
+        add(sub)
     _add_bench_parser(sub)
     return parser
 
@@ -149,28 +167,21 @@ def cmd_run(args: argparse.Namespace, *, cache_only: bool = False) -> int:
     """Run (or ``score``); exit 1 when every score of every task is invalid, else 0."""
     from rmeval.harness.runner import run
 
-    written = run(run_options(args, cache_only=cache_only))
-    results = _read_results(written)
+    results = run(run_options(args, cache_only=cache_only))
     _print_summary(results)
     return _warn_invalid(results)
 
 
-def _read_results(written: Sequence[Path]) -> list[tuple[Path, dict[str, Any]]]:
-    import json
-
-    return [(p, json.loads(p.read_text())) for p in written if p.suffix == ".json"]
-
-
-def _print_summary(results: Sequence[tuple[Path, dict[str, Any]]]) -> None:
+def _print_summary(results: Sequence[Result]) -> None:
+    """One line per (model, task): main score, its 95% CI, examples and the result file."""
     rows = []
-    for path, r in results:
-        main = r["task"]["main_score"]
-        m = r["metrics"].get(main, {})
-        value = "n/a" if m.get("value") is None else f"{m['value']:.4f}"
-        ci = m.get("ci95")
+    for r in results:
+        value = "n/a" if r.main_value is None else f"{r.main_value:.4f}"
+        ci = (r.metrics.get(r.main_score) or {}).get("ci95")
         ci_text = f"[{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""
-        n = str(r["counts"]["examples"])
-        rows.append((r["model"]["spec"], r["task"]["name"], main, value, ci_text, n, str(path)))
+        n = str(r.counts["examples"])
+        where = "" if r.path is None else str(r.path)
+        rows.append((r.model_spec, r.task_name, r.main_score, value, ci_text, n, where))
     if not rows:
         return
     header = ("model", "task", "metric", "value", "95% CI", "n", "file")
@@ -179,19 +190,19 @@ def _print_summary(results: Sequence[tuple[Path, dict[str, Any]]]) -> None:
         print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
 
 
-def _warn_invalid(results: Sequence[tuple[Path, dict[str, Any]]]) -> int:
+def _warn_invalid(results: Sequence[Result]) -> int:
     """One warning line per (model, task) with invalid (NaN/inf) scores; 1 if all are invalid."""
     all_invalid = bool(results)
-    for path, r in results:
-        counts = r.get("counts", {})
+    for r in results:
+        counts = r.counts
         n, bad = counts.get("examples", 0), counts.get("invalid", 0)
         all_invalid = all_invalid and n > 0 and bad == n
         if bad:
             what = "every example" if bad == n else f"{bad} of {n} examples"
             print(
-                f"rmeval: warning: {r['model']['spec']} on {r['task']['name']}: {what} had an "
+                f"rmeval: warning: {r.model_spec} on {r.task_name}: {what} had an "
                 f"invalid (NaN or infinite) score, excluded from the metrics; check the model's "
-                f"outputs ({path}).",
+                f"outputs ({r.path}).",
                 file=sys.stderr,
             )
     if all_invalid:
@@ -261,9 +272,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``rmeval`` console script."""
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, extra: Sequence[Subcommand] = ()) -> int:
+    """The engine's command line (``rmeval.cli.main``, the console script, adds ``board``)."""
+    args = build_parser(extra).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(message)s",
@@ -278,9 +289,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate": cmd_validate,
     }
     try:
-        if args.command in handlers:
-            return handlers[args.command](args)
-        return args.func(args)
+        from rmeval.harness.plugins import included
+
+        with included(getattr(args, "include", None) or []):
+            if args.command in handlers:
+                return handlers[args.command](args)
+            return args.func(args)
     except RmevalError as exc:
         print(f"rmeval: error: {exc}", file=sys.stderr)
         return 2

@@ -38,8 +38,9 @@ from rmeval.harness.paired_stats import (  # noqa: F401 (sign_test_p, ItemScorer
     sign_test_p,
 )
 from rmeval.harness.records import ExampleResult
+from rmeval.harness.result import Result
+from rmeval.harness.result_fields import validate_result
 from rmeval.harness.results import check_result
-from rmeval.leaderboard.schema import validate_result
 
 TaskLoader = Callable[..., list[Any]]
 _SAMPLE_FIELDS = {"id", "subset", "scores", "credit", "tie", "invalid", "truncated", "text_hashes"}
@@ -113,9 +114,10 @@ def load_run(folder: Path, label: str) -> Run:
             raise RmevalError(f"{path}: invalid JSON ({exc.msg}); rerun the task.") from exc
         if not (isinstance(result, dict) and "schema_version" in result and "task" in result):
             continue  # not a result file (e.g. a comparison written next to it)
-        samples = read_samples(check_result(path, result))
+        record = Result.from_dict(result, path)
+        samples = read_samples(check_result(path, record))
         validate_result(path, result)  # a field of the wrong shape: one sentence, not a crash
-        tasks[result["task"]["name"]] = TaskRun(label, path, result, samples)
+        tasks[record.task_name] = TaskRun(label, path, result, samples)
     if not tasks:
         raise RmevalError(f"{folder}: no result files (<task>.json); run `rmeval run` first.")
     return Run(label, folder, tasks)
@@ -378,9 +380,15 @@ def write_json(path: Path, obj: Any, flag: str = "--json") -> None:
         raise _unwritable(path, flag, exc) from exc
 
 
-# -- STARC ------------------------------------------------------------------------------------
-def starc_distances(runs: Sequence[Run], task: str | None = None) -> dict:
-    """STARC/EPIC distance matrices between the runs' rewards on one task's shared items."""
+# -- distances --------------------------------------------------------------------------------
+def distances(
+    runs: Sequence[Run],
+    method: str = "starc",
+    task: str | None = None,
+    loader: TaskLoader | None = None,
+) -> dict:
+    """Distance matrices between the runs' rewards on one task's shared items, computed by the
+    ``distance`` of the task plugin named ``method`` (``starc``: STARC-L2 and EPIC)."""
     names = shared_tasks(runs)
     if task is not None and task not in names:
         raise RmevalError(f"--task {task}: not in every run; shared: {', '.join(names) or 'none'}.")
@@ -392,12 +400,11 @@ def starc_distances(runs: Sequence[Run], task: str | None = None) -> dict:
     else:
         raise RmevalError("no shared task has 2 or more candidates per example; pass --task.")
     check_same_data(name, task_runs)
-    try:
-        from rmeval.tasks.starc.bandit import distance_matrix
-    except ImportError as exc:
-        raise RmevalError(f"--distance starc needs tasks.starc.bandit ({exc}).") from exc
+    if loader is None:
+        from rmeval.harness.plugins import load_tasks as loader
+    provider = loader(method)[0]
     scores = {t.label: {i: t.samples[i].scores for i in ids} for t in task_runs}
-    return distance_matrix(scores) | {"task": name}
+    return provider.distance(scores) | {"task": name}
 
 
 # -- CLI --------------------------------------------------------------------------------------
@@ -445,7 +452,7 @@ def compare_main(args: argparse.Namespace) -> int:
         write_json(Path(args.json), report)
         print(f"wrote {args.json}")
     if args.distance == "starc":
-        starc = starc_distances(runs, args.task)
+        starc = distances(runs, args.distance, args.task)
         write_json(starc_path, starc, "--output-dir")
         print(format_matrices(starc))
         print(f"wrote {starc_path}")

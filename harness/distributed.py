@@ -1,10 +1,12 @@
-"""Data-parallel scoring with ``torch.distributed`` (launched by ``torchrun`` or ``accelerate``).
+"""How one run spreads its scoring over processes: one process, or data-parallel ranks.
 
-Every rank builds the same batch plan over all requests (one agreed token budget) and scores
-every world-th batch into its own cache file ``scores.rank{r}.sqlite``, reading what is already
-in the main cache. After a barrier rank 0 merges the rank files into the main cache, then
-evaluates and writes the result files from it; the other ranks write nothing. The batches are
-those of a single-process run, so the scores, and every number derived from them, are equal.
+``runner.run`` takes one of these strategies (``sharding`` picks it from the launcher's
+environment) and is otherwise the same path. Under ``torchrun`` or ``accelerate launch`` every
+rank builds the same batch plan over all requests (one agreed token budget) and scores every
+world-th batch into its own cache file ``scores.rank{r}.sqlite``, reading what is already in the
+main cache. After a barrier rank 0 merges the rank files into the main cache, then evaluates and
+writes the result files from it; the other ranks write nothing. The batches are those of a
+single-process run, so the scores, and every number derived from them, are equal.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from rmeval.harness.adapters.hub import remembered_hashes
+from rmeval.harness.adapters.base import RewardModel
 from rmeval.harness.cache import ScoreCache
 from rmeval.harness.records import Score
-from rmeval.harness.scoring import ScoringStats
+from rmeval.harness.scoring import ScoringStats, resolve_budget, score_requests
+from rmeval.harness.task import Task
 
 log = logging.getLogger(__name__)
 
@@ -80,121 +83,154 @@ def merge_caches(main: Path, parts: Sequence[Path]) -> int:
     return n
 
 
-def _rank_model_args(args: dict[str, Any], local_rank: int) -> dict[str, Any]:
-    """One GPU per rank: ``device`` auto/cuda becomes ``cuda:<local rank>`` when CUDA exists."""
-    import torch
+class SingleProcess:
+    """The default strategy: this process scores every request into the main cache."""
 
-    args = dict(args)
-    if torch.cuda.is_available() and args.get("device") in (None, "auto", "cuda"):
-        torch.cuda.set_device(local_rank)
-        args["device"] = f"cuda:{local_rank}"
-    return args
+    rank = 0
+    world = 1
 
+    def __enter__(self) -> SingleProcess:
+        return self
 
-def _agreed_budget(model: Any, main: ScoreCache, batch_tokens: int | None) -> int:
-    """The token budget every rank plans with: the flag, the recorded one, or the smallest
-    automatic budget over the ranks (free memory differs between GPUs)."""
-    import torch
-    import torch.distributed as dist
-
-    if batch_tokens:
-        return int(batch_tokens)
-    stored = main.get_blob("batch_tokens", model.fingerprint())
-    if stored:
-        return int(stored)
-    auto = getattr(model, "auto_batch_tokens", None)
-    local = int(auto()) if callable(auto) else int(model.default_batch_tokens)
-    on_gpu = dist.get_backend() == "nccl"
-    t = torch.tensor([local], device=f"cuda:{torch.cuda.current_device()}" if on_gpu else "cpu")
-    dist.all_reduce(t, op=dist.ReduceOp.MIN)
-    return int(t.item())
-
-
-def _score_shard(
-    model: Any, tasks: Sequence[Any], main: ScoreCache, opts: Any
-) -> tuple[int, ScoringStats]:
-    """Score this rank's batches into its own file; returns the agreed budget and its stats."""
-    import torch.distributed as dist
-    from rmeval.harness.scoring import score_requests
-
-    rank, world = dist.get_rank(), dist.get_world_size()
-    budget = _agreed_budget(model, main, opts.batch_tokens)
-    own = ScoreCache(rank_cache_path(opts.cache_dir, rank))
-    try:
-        requests = [r for t in tasks for r in t.all_requests()]
-        _, stats = score_requests(
-            model,
-            requests,
-            ShardCache(main, own),
-            batch_tokens=budget,
-            progress=opts.progress and rank == 0,
-            shard=(rank, world),
-        )
-    finally:
-        own.close()
-    log.info("rank %d/%d scored %d texts in %.1f s", rank, world, stats.scored, stats.seconds)
-    return budget, stats
-
-
-def _gathered_stats(stats: ScoringStats, seconds: float) -> ScoringStats | None:
-    """On rank 0, the pass of all ranks together: every rank's newly scored texts and the
-    wall time until the slowest rank finished; None on the other ranks."""
-    import torch.distributed as dist
-
-    parts: list[Any] | None = [None] * dist.get_world_size() if dist.get_rank() == 0 else None
-    mine = (sorted(stats.scored_keys), stats.scored, stats.tokens)
-    dist.gather_object(mine, parts, dst=0)
-    if parts is None:
+    def __exit__(self, *exc: object) -> None:
         return None
-    total = ScoringStats(requested=stats.requested, seconds=seconds)
-    for keys, scored, tokens in parts:
-        total.scored_keys.update(keys)
-        total.scored += scored
-        total.tokens += tokens
-    total.cached = total.requested - len(total.scored_keys)
-    return total
+
+    def open_cache(self, cache_dir: str | Path) -> ScoreCache:
+        """The main score cache of the run."""
+        return ScoreCache(Path(cache_dir) / "scores.sqlite")
+
+    def model_args(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``--model-args`` as this process builds its model with."""
+        return dict(args)
+
+    def score(
+        self, model: RewardModel, tasks: Sequence[Task], cache: ScoreCache, opts: Any
+    ) -> ScoringStats | None:
+        """Scores computed before evaluation, as the stats of the whole pass; None: the
+        evaluation scores what the cache lacks itself (one process)."""
+        return None
+
+    @property
+    def writes_results(self) -> bool:
+        """Whether this process evaluates and writes the result files."""
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        """Wait for the other processes (none here)."""
 
 
-def run_distributed(opts: Any) -> list[Path]:
-    """``rmeval run`` under a launcher: shard the scoring, merge once, rank 0 writes results."""
-    import torch
-    import torch.distributed as dist
-    from rmeval.harness import runner
-    from rmeval.harness.results import check_writable
+class DataParallel(SingleProcess):
+    """Data-parallel ranks under a launcher: shard the batches, merge once, rank 0 writes."""
 
-    check_writable(opts.output_dir)  # every rank, before the group forms: none waits forever
-    rank, world, local = launch_env()
-    use_nccl = torch.cuda.is_available() and opts.model_args.get("device") != "cpu"
-    timeout = timedelta(minutes=float(os.environ.get("RMEVAL_DIST_TIMEOUT_MIN", "60")))
-    dist.init_process_group("nccl" if use_nccl else "gloo", timeout=timeout)
-    main: ScoreCache | None = None
-    try:
-        if rank == 0:  # one process creates the schema, then the others open it
-            main = ScoreCache(Path(opts.cache_dir) / "scores.sqlite")
-        dist.barrier()
-        main = main or ScoreCache(Path(opts.cache_dir) / "scores.sqlite")
-        tasks = runner.build_tasks(opts.tasks, opts)
-        for t in tasks:
-            t.examples()
-        written: list[Path] = []
-        for spec in opts.models:
-            with remembered_hashes(main):  # a second run does not re-read the weights
-                others = [o for o in opts.models if o != spec]  # as in a single-process run
-                model = runner.build_model(spec, _rank_model_args(opts.model_args, local), others)
-            runner.checked_result_dir(model, tasks, opts)  # every rank refuses, before scoring
-            t0 = time.perf_counter()
-            budget, stats = _score_shard(model, tasks, main, opts)
-            dist.barrier()
-            scored = _gathered_stats(stats, time.perf_counter() - t0)
-            if rank == 0:
-                parts = [rank_cache_path(opts.cache_dir, r) for r in range(world)]
-                merge_caches(main.path, parts)
-                if not opts.batch_tokens:
-                    main.put_blob("batch_tokens", model.fingerprint(), str(budget))
-                written.extend(runner.evaluate_model(model, tasks, main, opts, scored))
-            dist.barrier()
-        return written
-    finally:
-        if main is not None:
-            main.close()
+    def __init__(self, device: Any = None) -> None:
+        self.rank, self.world, self.local_rank = launch_env()
+        self.device = device
+        """The ``device`` model argument (``cpu`` keeps the ranks on gloo under CUDA)."""
+
+    def __enter__(self) -> DataParallel:
+        import torch
+        import torch.distributed as dist
+
+        self.nccl = torch.cuda.is_available() and self.device != "cpu"
+        timeout = timedelta(minutes=float(os.environ.get("RMEVAL_DIST_TIMEOUT_MIN", "60")))
+        dist.init_process_group("nccl" if self.nccl else "gloo", timeout=timeout)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import torch.distributed as dist
+
         dist.destroy_process_group()
+
+    def open_cache(self, cache_dir: str | Path) -> ScoreCache:
+        """Rank 0 creates the schema, then the others open the same file."""
+        main = super().open_cache(cache_dir) if self.rank == 0 else None
+        self.barrier()
+        return main or super().open_cache(cache_dir)
+
+    def model_args(self, args: dict[str, Any]) -> dict[str, Any]:
+        """One GPU per rank: ``device`` auto/cuda becomes ``cuda:<local rank>`` under CUDA."""
+        import torch
+
+        args = dict(args)
+        if torch.cuda.is_available() and args.get("device") in (None, "auto", "cuda"):
+            torch.cuda.set_device(self.local_rank)
+            args["device"] = f"cuda:{self.local_rank}"
+        return args
+
+    def score(
+        self, model: RewardModel, tasks: Sequence[Task], cache: ScoreCache, opts: Any
+    ) -> ScoringStats | None:
+        """This rank's batches into its own file; on rank 0, the merged pass of all ranks."""
+        t0 = time.perf_counter()
+        budget, stats = self._score_shard(model, tasks, cache, opts)
+        self.barrier()
+        scored = self._gathered(stats, time.perf_counter() - t0)
+        if self.rank == 0:
+            parts = [rank_cache_path(opts.cache_dir, r) for r in range(self.world)]
+            merge_caches(cache.path, parts)
+            if not opts.batch_tokens:
+                cache.put_blob("batch_tokens", model.fingerprint(), str(budget))
+        return scored
+
+    def barrier(self) -> None:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+    def _score_shard(
+        self, model: RewardModel, tasks: Sequence[Task], main: ScoreCache, opts: Any
+    ) -> tuple[int, ScoringStats]:
+        """Score this rank's batches into its own file; the agreed budget and the stats."""
+        own = ScoreCache(rank_cache_path(opts.cache_dir, self.rank))
+        try:
+            shard = ShardCache(main, own)
+            budget = resolve_budget(model, shard, opts.batch_tokens, agree=self._smallest)
+            requests = [r for t in tasks for r in t.all_requests()]
+            _, stats = score_requests(
+                model,
+                requests,
+                shard,
+                batch_tokens=budget,
+                progress=opts.progress and self.rank == 0,
+                shard=(self.rank, self.world),
+            )
+        finally:
+            own.close()
+        done = (self.rank, self.world, stats.scored, stats.seconds)
+        log.info("rank %d/%d scored %d texts in %.1f s", *done)
+        return budget, stats
+
+    def _smallest(self, local: int) -> int:
+        """The smallest of every rank's automatic budget (free memory differs between GPUs)."""
+        import torch
+        import torch.distributed as dist
+
+        device = f"cuda:{torch.cuda.current_device()}" if self.nccl else "cpu"
+        t = torch.tensor([local], device=device)
+        dist.all_reduce(t, op=dist.ReduceOp.MIN)
+        return int(t.item())
+
+    def _gathered(self, stats: ScoringStats, seconds: float) -> ScoringStats | None:
+        """On rank 0, the pass of all ranks together: every rank's newly scored texts and the
+        wall time until the slowest rank finished; None on the other ranks."""
+        import torch.distributed as dist
+
+        parts: list[Any] | None = [None] * self.world if self.rank == 0 else None
+        dist.gather_object((sorted(stats.scored_keys), stats.scored, stats.tokens), parts, dst=0)
+        if parts is None:
+            return None
+        total = ScoringStats(requested=stats.requested, seconds=seconds)
+        for keys, scored, tokens in parts:
+            total.scored_keys.update(keys)
+            total.scored += scored
+            total.tokens += tokens
+        total.cached = total.requested - len(total.scored_keys)
+        return total
+
+
+def sharding(opts: Any) -> SingleProcess:
+    """Data-parallel ranks under ``torchrun`` / ``accelerate launch`` (``rmeval run`` only:
+    ``rmeval score`` reads the cache), else one process."""
+    if launch_env()[1] > 1 and not opts.cache_only:
+        return DataParallel(device=opts.model_args.get("device"))
+    return SingleProcess()

@@ -22,7 +22,7 @@ class ItemScorer:
 
     ``formula(idx)`` takes the item indices of a bootstrap resample (with repeats), or None for
     the items as given, where it must return exactly the values of the task's result file.
-    Offers the interface ``compare`` uses of ``tasks.rewardbench.UnitScorer``.
+    Offers the interface ``compare`` uses of ``tasks.scorers.UnitScorer``.
     """
 
     n_units: int

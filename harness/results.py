@@ -16,18 +16,20 @@ import re
 import secrets
 import subprocess
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.records import ExampleResult
+from rmeval.harness.result import (  # noqa: F401 (SCHEMA_VERSION, READABLE_SCHEMAS: public here too)
+    READABLE_SCHEMAS,
+    SCHEMA_VERSION,
+    STATUS_COMPLETE,
+    Result,
+)
 
-SCHEMA_VERSION = 2
-"""2: adds ``identity`` and ``samples`` {path, sha256, lines}; per-task throughput."""
-READABLE_SCHEMAS = (2,)
-"""Versions readers accept: version 1 files carry no samples checksum, so they are refused."""
-STATUS_COMPLETE = "complete"
 MAX_SLUG = 100
 """Longest readable part of a folder name (a hash is added when the name is cut)."""
 SHORT_HASH = 8
@@ -253,6 +255,13 @@ def write_result(
     safe = task_file_stem(task_name)
     samples_path = folder / f"{safe}.samples.jsonl"
     result_path = folder / f"{safe}.json"
+    record = _write_samples(samples_path, samples)
+    atomic_write(result_path, [dumps({**result, "samples": record}) + "\n"])
+    return result_path, samples_path
+
+
+def _write_samples(samples_path: Path, samples: Sequence[ExampleResult]) -> dict[str, Any]:
+    """Write the samples file atomically; return its ``samples`` record."""
     atomic_write(
         samples_path,
         (
@@ -261,26 +270,45 @@ def write_result(
         ),
     )
     try:
-        record = samples_record(samples_path)
+        return samples_record(samples_path)
     except OSError as exc:
         raise write_failed(samples_path, exc) from exc
-    atomic_write(result_path, [dumps({**result, "samples": record}) + "\n"])
-    return result_path, samples_path
 
 
-def check_result(result_path: Path, data: dict[str, Any]) -> Path:
+def write(result: Result, samples: Sequence[ExampleResult], folder: Path) -> Result:
+    """Write ``folder/<task>.samples.jsonl`` then ``folder/<task>.json`` (both atomically, as
+    :func:`write_result`); return the record with its ``samples`` block and ``path`` set."""
+    safe = task_file_stem(result.task_name)
+    result_path = folder / f"{safe}.json"
+    written = replace(result, samples=_write_samples(folder / f"{safe}.samples.jsonl", samples))
+    atomic_write(result_path, [dumps(written.to_dict()) + "\n"])
+    written.path = result_path
+    return written
+
+
+def read_result(path: Path) -> Result:
+    """Read and verify a result file (see :func:`check_result`); one RmevalError sentence when it
+    is not strict JSON, not a result of a readable schema, unfinished or half-written."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise RmevalError(f"{path}: cannot read it as strict JSON ({exc}); {_RERUN}.") from exc
+    result = Result.from_dict(data, path)
+    check_result(path, result)
+    return result
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+def check_result(result_path: Path, data: dict[str, Any] | Result) -> Path:
     """Verify a loaded result: readable schema, status complete, and the samples file beside it
     with the recorded sha256. Returns the samples path; raises a one-sentence RmevalError."""
-    version = data.get("schema_version")
-    if version not in READABLE_SCHEMAS:
-        raise RmevalError(
-            f"{result_path}: schema_version {version!r} is not readable by this rmeval (it reads "
-            f"{', '.join(map(str, READABLE_SCHEMAS))}); {_RERUN}."
-        )
-    status = data.get("status")
-    if status != STATUS_COMPLETE:
-        raise RmevalError(f"{result_path}: status is {status!r}, not 'complete'; {_RERUN}.")
-    record = data.get("samples")
+    result = data if isinstance(data, Result) else Result.from_dict(data, result_path)
+    if result.status != STATUS_COMPLETE:
+        raise RmevalError(f"{result_path}: status is {result.status!r}, not 'complete'; {_RERUN}.")
+    record = result.samples
     name = record.get("path") if isinstance(record, dict) else None
     if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
         raise RmevalError(f"{result_path}: no valid samples record (path, sha256); {_RERUN}.")

@@ -11,22 +11,29 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from rmeval.harness import __version__
 from rmeval.harness.adapters.base import RewardModel, parse_model_args, split_spec
 from rmeval.harness.adapters.hub import remembered_hashes
 from rmeval.harness.cache import ScoreCache
+from rmeval.harness.distributed import SingleProcess
+from rmeval.harness.distributed import sharding as default_sharding
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.plugins import load_tasks, model_class, model_names
-from rmeval.harness.results import (
+from rmeval.harness.records import canonical_json, sha256_text
+from rmeval.harness.result import (
+    HARNESS_VERSION,
     SCHEMA_VERSION,
     STATUS_COMPLETE,
+    Result,
+    environment,
+)
+from rmeval.harness.results import (
     check_identity,
     check_writable,
     git_commit,
     result_dir,
-    write_result,
+    write,
 )
-from rmeval.harness.scoring import ScoringStats, score_requests
+from rmeval.harness.scoring import ScoringStats, score_requests, unique_requests
 from rmeval.harness.task import RunContext, Task
 
 log = logging.getLogger(__name__)
@@ -41,7 +48,8 @@ class RunOptions:
     model_args: dict[str, Any] = field(default_factory=dict)
     task_args: dict[str, Any] = field(default_factory=dict)
     data: dict[str, str] = field(default_factory=dict)
-    output_dir: str = "results"
+    output_dir: str | None = "results"
+    """Where result files go; None writes none (``rmeval.evaluate`` without ``output_dir``)."""
     cache_dir: str = ".rmeval_cache"
     limit: int | None = None
     batch_tokens: int | None = None
@@ -60,8 +68,6 @@ def run_label(model: RewardModel) -> str:
     relevant = model.output_arguments(model.args)
     if not relevant:
         return model.spec
-    from rmeval.harness.records import canonical_json, sha256_text
-
     return f"{model.spec}-{sha256_text(canonical_json(relevant))[:8]}"
 
 
@@ -160,8 +166,9 @@ def evaluate_model(
     cache: ScoreCache,
     opts: RunOptions,
     scored: ScoringStats | None = None,
-) -> list[Path]:
-    """Score every task's requests once (shared across tasks), then evaluate and write results.
+) -> list[Result]:
+    """Score every task's requests once (shared across tasks), then evaluate each task and write
+    its result; return the results (each with ``path`` set to its file).
 
     ``scored`` describes a scoring pass done elsewhere (data-parallel ranks); the scores are
     then all in ``cache``. A task's result file of another identity is refused before scoring.
@@ -173,6 +180,7 @@ def evaluate_model(
     scores, stats = _scores(model, requests, cache, opts, n_examples / max(len(requests), 1))
     stats = scored or stats
     shares = TaskShares(tasks, scores, stats)
+    env = model_environment(model, cache, opts.batch_tokens)
     written = []
     for task in tasks:
         t0 = time.perf_counter()
@@ -180,19 +188,25 @@ def evaluate_model(
         samples = task.run(ctx)
         aggregate = task.aggregate(samples, seed=opts.seed)
         timing = shares.timing(task, len(samples), time.perf_counter() - t0)
-        result = _result_record(model, task, aggregate, started, timing)
-        # again: a concurrent run may have written this file while we were scoring
-        check_identity(folder, result["identity"], opts.name or run_label(model))
-        written.extend(write_result(folder, task.name, result, samples))
+        result = _result_record(model, task, aggregate, started, timing, env)
+        if folder is not None:
+            # again: a concurrent run may have written this file while we were scoring
+            check_identity(folder, result.identity, opts.name or run_label(model))
+            result = write(result, samples, folder)
+        written.append(result)
     return written
 
 
-def checked_result_dir(model: RewardModel, tasks: Sequence[Task], opts: RunOptions) -> Path:
-    """The model's result folder, once no task's result file there has another identity."""
+def checked_result_dir(model: RewardModel, tasks: Sequence[Task], opts: RunOptions) -> Path | None:
+    """The model's result folder, once no task's result file there has another identity; None
+    without an output folder (the Python API: results are returned, not written)."""
     label = opts.name or run_label(model)
-    folder = result_dir(opts.output_dir, label, None if opts.name else model.spec)
     for task in tasks:
         task.examples()  # loads the rows: the identity holds their sha256
+    if opts.output_dir is None:
+        return None
+    folder = result_dir(opts.output_dir, label, None if opts.name else model.spec)
+    for task in tasks:
         check_identity(folder, result_identity(model, task), label)
     return folder
 
@@ -251,8 +265,6 @@ def _scores(
     if not requests:
         return {}, ScoringStats()
     if opts.cache_only:
-        from rmeval.harness.scoring import unique_requests
-
         unique = unique_requests(requests)
         found = cache.get_many(model.fingerprint(), [r.key for r in unique])
         missing = len(unique) - len(found)
@@ -273,51 +285,86 @@ def _scores(
 
 
 def _result_record(
-    model: RewardModel, task: Task, aggregate: Any, started: datetime, timing: dict[str, Any]
+    model: RewardModel,
+    task: Task,
+    aggregate: Any,
+    started: datetime,
+    timing: dict[str, Any],
+    env: dict[str, Any],
+) -> Result:
+    """The (not yet written) result of ``task`` on ``model``."""
+    return Result(
+        schema_version=SCHEMA_VERSION,
+        harness={"version": HARNESS_VERSION, "git_commit": git_commit()},
+        model=model.describe(),
+        task=task.describe(),
+        metrics={k: v.to_dict() for k, v in aggregate.metrics.items()},
+        by_subset=aggregate.by_subset,
+        counts=aggregate.counts,
+        tables=aggregate.tables,
+        status=STATUS_COMPLETE,
+        started_at=started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        duration_s=timing["duration_s"],
+        throughput=timing["throughput"],
+        identity=result_identity(model, task),
+        samples=None,
+        environment=env,
+    )
+
+
+def model_environment(
+    model: RewardModel, cache: ScoreCache, batch_tokens: int | None
 ) -> dict[str, Any]:
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "harness": {"version": __version__, "git_commit": git_commit()},
-        "identity": result_identity(model, task),
-        "model": model.describe(),
-        "task": task.describe(),
-        "metrics": {k: v.to_dict() for k, v in aggregate.metrics.items()},
-        "by_subset": aggregate.by_subset,
-        "counts": aggregate.counts,
-        "tables": aggregate.tables,
-        "status": STATUS_COMPLETE,
-        "started_at": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        **timing,
-    }
+    """The ``environment`` block of ``model``'s results: its device, dtype, the token budget its
+    batches were planned with (as given, else as recorded in the cache) and whether it packed."""
+    budget = batch_tokens or cache.get_blob("batch_tokens", model.fingerprint())
+    device, packing = model.execution().get("device"), model.execution().get("packing")
+    return environment(
+        device=device if isinstance(device, str) else None,
+        dtype=model.describe().get("dtype"),
+        batch_tokens=int(budget) if budget else None,
+        packing=packing if isinstance(packing, bool) else None,
+    )
 
 
-def run(opts: RunOptions) -> list[Path]:
-    """Evaluate each model on each task; return the files written."""
-    from rmeval.harness.distributed import launch_env
+def run(opts: RunOptions, sharding: SingleProcess | None = None) -> list[Result]:
+    """Evaluate each model on each task; return the results (with the files they were written
+    to).
 
-    if launch_env()[1] > 1 and not opts.cache_only:  # under torchrun / accelerate launch
-        from rmeval.harness.distributed import run_distributed
+    ``sharding`` spreads the scoring over processes (default: data-parallel ranks under a
+    launcher, else this process alone); only the process that writes results returns any."""
+    tasks = prepared_tasks(opts)
+    with sharding or default_sharding(opts) as shard:
+        cache = shard.open_cache(opts.cache_dir)
+        try:
+            written: list[Result] = []
+            for spec in opts.models:
+                with remembered_hashes(cache):  # a second run does not re-read the weights
+                    others = [o for o in opts.models if o != spec]
+                    model = build_model(spec, shard.model_args(opts.model_args), others)
+                checked_result_dir(model, tasks, opts)  # on every rank, before any scoring
+                scored = shard.score(model, tasks, cache, opts)
+                if shard.writes_results:
+                    written.extend(evaluate_model(model, tasks, cache, opts, scored))
+                shard.barrier()
+            return written
+        finally:
+            cache.close()
 
-        return run_distributed(opts)
-    cache = ScoreCache(Path(opts.cache_dir) / "scores.sqlite")
-    try:
-        if opts.name and len(opts.models) > 1:
-            raise RmevalError("--name names one model's results; give it with a single --model.")
-        for spec in opts.models:
-            model_class(_parse_spec(spec)[0])  # an unknown model type fails before data loads
-        tasks = build_tasks(opts.tasks, opts)
-        for t in tasks:
-            t.examples()  # validate every task's data before any model loads
+
+def prepared_tasks(opts: RunOptions) -> list[Task]:
+    """The tasks, after every check that needs no model: done before any model loads (and, under
+    a launcher, on every rank before the ranks form a group, so none waits for one that failed)."""
+    if opts.name and len(opts.models) > 1:
+        raise RmevalError("--name names one model's results; give it with a single --model.")
+    for spec in opts.models:
+        model_class(_parse_spec(spec)[0])  # an unknown model type fails before data loads
+    tasks = build_tasks(opts.tasks, opts)
+    for t in tasks:
+        t.examples()  # validate every task's data before any model loads
+    if opts.output_dir is not None:
         check_writable(opts.output_dir)
-        written: list[Path] = []
-        for spec in opts.models:
-            with remembered_hashes(cache):  # a second run does not re-read the weights
-                others = [o for o in opts.models if o != spec]
-                model = build_model(spec, dict(opts.model_args), others)
-            written.extend(evaluate_model(model, tasks, cache, opts))
-        return written
-    finally:
-        cache.close()
+    return tasks
 
 
 def parse_assignments(items: Sequence[str] | None, flag: str) -> dict[str, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,17 +43,25 @@ def unique_requests(requests: Sequence[ScoreRequest]) -> list[ScoreRequest]:
     return list(seen.values())
 
 
-def resolve_budget(model: RewardModel, cache: Any, batch_tokens: int | None) -> int:
+def resolve_budget(
+    model: RewardModel,
+    cache: Any,
+    batch_tokens: int | None,
+    agree: Callable[[int], int] | None = None,
+) -> int:
     """``batch_tokens``, else the budget this cache recorded for the model, else the adapter's
-    automatic one (recorded, so a resumed run plans exactly the same batches)."""
+    automatic one (recorded, so a resumed run plans exactly the same batches).
+
+    ``agree`` turns this process's automatic budget into the one every data-parallel rank
+    plans with (it must then be called on every rank)."""
     if batch_tokens:
         return int(batch_tokens)
     fingerprint = model.fingerprint()
     stored = cache.get_blob("batch_tokens", fingerprint)
     if stored:
         return int(stored)
-    auto = getattr(model, "auto_batch_tokens", None)
-    budget = int(auto()) if callable(auto) else int(model.default_batch_tokens)
+    budget = int(model.auto_batch_tokens())
+    budget = int(agree(budget)) if agree else budget
     cache.put_blob("batch_tokens", fingerprint, str(budget))
     return budget
 
@@ -115,18 +123,14 @@ def prefetched(
 ) -> Iterator[tuple[list[int], list[Encoded], Any]]:
     """``(indices, batch, inputs)`` with up to ``depth`` batches collated ahead in a worker
     thread, so padding and host-to-device copies overlap the forward passes (``inputs`` is None
-    for adapters without ``collate``)."""
-    collate = getattr(model, "collate", None)
-    if collate is None or not hasattr(model, "forward_collated"):
-        yield from ((idx, batch, None) for idx, batch in batches)
-        return
+    where the adapter prepares nothing ahead: see ``RewardModel.collate``)."""
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1, thread_name_prefix="rmeval-collate") as pool:
         ahead: deque = deque()
         for idx, batch in batches:
-            ahead.append((idx, batch, pool.submit(collate, batch)))
+            ahead.append((idx, batch, pool.submit(model.collate, batch)))
             if len(ahead) > depth:
                 first, items, fut = ahead.popleft()
                 yield first, items, _collated(fut)
@@ -150,7 +154,7 @@ def _forward(model: RewardModel, batch: list[Encoded], inputs: Any) -> list[Scor
     """One batch; out of memory -> drop the collated tensors and halve with back-off."""
     if inputs is not None:
         try:
-            return model.forward_collated(inputs, batch)  # type: ignore[attr-defined]
+            return model.forward_collated(inputs, batch)
         except Exception as exc:
             if not is_out_of_memory(exc):
                 raise

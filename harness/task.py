@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rmeval.harness.data import DatasetInfo, load_rows
+from rmeval.harness.errors import RmevalError
 from rmeval.harness.metrics import aggregate_credits
 from rmeval.harness.records import Aggregate, Example, ExampleResult, Score, ScoreRequest
 
@@ -81,8 +82,6 @@ class Task(ABC):
     def load_rows(self) -> tuple[list[dict[str, Any]], DatasetInfo]:
         """Raw rows and their provenance; generated tasks override this."""
         if self.data is None:
-            from rmeval.harness.errors import RmevalError
-
             raise RmevalError(
                 f"task '{self.name}' has no built-in data: pass --data {self.name}=PATH_OR_HUB_ID."
             )
@@ -130,6 +129,13 @@ class Task(ABC):
     def aggregate(self, results: Sequence[ExampleResult], seed: int = 0) -> Aggregate:
         """Metrics over all examples; default: mean credit as ``main_score``."""
         return aggregate_credits(results, metric=self.main_score, seed=seed)
+
+    @classmethod
+    def distance(cls, scores: Mapping[str, Mapping[str, Sequence[float]]]) -> dict[str, Any]:
+        """Distances between models' rewards on shared items, for ``rmeval compare --distance
+        NAME`` (NAME is the task that provides them); ``scores[model][item id]`` lists the
+        item's candidate scores. A task without a distance refuses."""
+        raise RmevalError(f"task '{cls.name}' has no distance for `rmeval compare --distance`.")
 
     def describe(self) -> dict[str, Any]:
         """The ``task`` block of a result file."""

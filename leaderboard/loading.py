@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from rmeval.harness.errors import RmevalError
+from rmeval.harness.result import Result
+from rmeval.harness.result_fields import Fields, validate_result
 from rmeval.harness.results import check_result
 from rmeval.leaderboard.samples import SampleView, parse_view
-from rmeval.leaderboard.schema import Fields, validate_result
 
 SHORT_HASH = 8
 COMPARE_DIR = "compare"
@@ -116,7 +117,7 @@ def load_results(results_dir: Path, skip_unfinished: bool = False) -> Results:
     for path in _result_paths(results_dir):
         data = read_json(path)
         try:
-            samples = check_result(path, data)
+            samples = check_result(path, Result.from_dict(data, path))
         except RmevalError as exc:
             if not skip_unfinished:
                 raise

@@ -13,7 +13,7 @@ from rmeval.leaderboard.charts import CONFIG, Figure
 from rmeval.leaderboard.loading import Run
 from rmeval.leaderboard.views import IndexView, RunView, fmt, fmt_params
 
-VERSION = "0.1.0"
+from rmeval import __version__ as VERSION
 
 
 @cache

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rmeval.harness.errors import RmevalError
-from rmeval.leaderboard.schema import Fields, is_number
+from rmeval.harness.result_fields import Fields, is_number
 
 HARDEST = 20
 WRONG = {

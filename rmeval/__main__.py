@@ -2,6 +2,6 @@
 
 import sys
 
-from rmeval.harness.cli import main
+from rmeval.cli import main
 
 sys.exit(main())

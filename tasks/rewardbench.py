@@ -14,17 +14,18 @@ section (the leaderboard's weights 2, 2, 2, 2, 1). Other pref-test-sets splits a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
+from rmeval.harness.adapters.base import parse_bool
 from rmeval.harness.data import DatasetInfo, load_rows, rows_sha256
 from rmeval.harness.errors import DataError
-from rmeval.harness.metrics import bootstrap_ci, by_subset_means, count_outcomes, pairwise_credit
-from rmeval.harness.records import Aggregate, Example, ExampleResult, MetricValue, Score
+from rmeval.harness.metrics import by_subset_means, count_outcomes, pairwise_credit
+from rmeval.harness.records import Aggregate, Example, ExampleResult, Score
 from rmeval.tasks.preference import PreferenceTask, preference_examples
+from rmeval.tasks.scorers import UnitScorer, scorer_metrics, valid_results
 
 REWARDBENCH_REVISION = "main"
 """Not a pin (a branch): no commit sha could be verified from this project's offline build
@@ -77,67 +78,6 @@ SECTION_KEYS = {
     "Reasoning": "reasoning",
     PRIOR_SECTION: "prior_sets",
 }
-
-
-# -- shared by the reference-scored tasks (rewardbench2, rmbench import these) ------------------
-@dataclass
-class UnitScorer:
-    """A task's metric values recomputed from one weight (multiplicity) per resampling unit.
-
-    ``units[i]`` is the unit of the i-th valid result the scorer was built from (an example, or
-    for RewardBench 2 Ties a prompt id); ``values(w)`` gives every metric from unit weights, so
-    a bootstrap resample, a paired comparison and the point estimate share one formula.
-    """
-
-    units: np.ndarray
-    n_units: int
-    values: Callable[[np.ndarray], dict[str, float | None]]
-    sign_test: ClassVar[bool] = True
-    """The metrics are weighted means of per-example credits: compare's sign test applies."""
-
-    def point(self) -> dict[str, float | None]:
-        """Metric values on the data as given (every unit weight 1)."""
-        return self.values(np.ones(self.n_units))
-
-    def resampled(self, idx: np.ndarray) -> dict[str, float | None]:
-        """Metric values on a bootstrap resample given as unit indices (with repeats)."""
-        return self.values(np.bincount(idx, minlength=self.n_units).astype(float))
-
-
-def scorer_metrics(
-    scorer: UnitScorer, sizes: Mapping[str, int], seed: int
-) -> dict[str, MetricValue]:
-    """Value and bootstrap 95% CI (resampling units) of each metric named in ``sizes``."""
-    point = scorer.point()
-    out: dict[str, MetricValue] = {}
-    for key, n in sizes.items():
-        value = point.get(key)
-        ci = None
-        if value is not None:
-            ci = bootstrap_ci(
-                scorer.n_units,
-                lambda idx, k=key: nan_if_none(scorer.resampled(idx).get(k)),
-                seed=seed,
-            )
-        out[key] = MetricValue(value, ci, n)
-    return out
-
-
-def nan_if_none(value: float | None) -> float:
-    """None (metric undefined on this resample) as NaN, which the bootstrap drops."""
-    return float("nan") if value is None else float(value)
-
-
-def valid_results(results: Sequence[ExampleResult]) -> list[ExampleResult]:
-    """Results that count (invalid ones carry credit None and are excluded, already counted)."""
-    return [r for r in results if r.credit is not None]
-
-
-def as_bool(value: Any, flag: str) -> bool:
-    """A task argument given as a bool or as text (``--task-args flag=true``)."""
-    from rmeval.harness.adapters.base import parse_bool  # the one parser of k=v booleans
-
-    return parse_bool(value, f"--task-args {flag}")
 
 
 # -- the reference formulas -----------------------------------------------------------------
@@ -202,7 +142,7 @@ class RewardBenchTask(PreferenceTask):
             "prior_revision": prior_revision,
         }
         super().__init__(**kwargs, **{k: v for k, v in given.items() if v not in (None, False)})
-        self.prior_sets = as_bool(prior_sets, "prior_sets")
+        self.prior_sets = parse_bool(prior_sets, "--task-args prior_sets")
         self.prior_data = prior_data or PREF_SETS
         self.prior_revision = (
             prior_revision

@@ -35,7 +35,7 @@ import numpy as np
 from rmeval.harness.metrics import best_of_n_credit, by_subset_means, count_outcomes, has_invalid
 from rmeval.harness.records import Aggregate, Example, ExampleResult, Score
 from rmeval.harness.task import Task
-from rmeval.tasks.rewardbench import UnitScorer, scorer_metrics, valid_results
+from rmeval.tasks.scorers import UnitScorer, scorer_metrics, valid_results
 from rmeval.tasks.validation import collect_rows, text_list_problems, text_problem
 
 REWARDBENCH2_REVISION = "main"

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from rmeval.harness.cache import ScoreCache
 from rmeval.harness.distributed import ShardCache, merge_caches, rank_cache_path
 from rmeval.harness.records import Score
@@ -75,7 +76,7 @@ def test_a_data_parallel_run_refuses_another_identity_before_scoring(tmp_path, m
     from rmeval.harness import distributed
     from rmeval.harness.cli import main
     from rmeval.harness.errors import RmevalError
-    from rmeval.harness.runner import RunOptions
+    from rmeval.harness.runner import RunOptions, run
 
     first = write_prefs(tmp_path / "a.jsonl", n=4)
     out, cache = str(tmp_path / "results"), str(tmp_path / "cache")
@@ -87,12 +88,14 @@ def test_a_data_parallel_run_refuses_another_identity_before_scoring(tmp_path, m
     for key, value in dict(RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1").items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("MASTER_PORT", str(port))
-    monkeypatch.setattr(distributed, "_score_shard", lambda *a: pytest.fail("scored first"))
+    monkeypatch.setattr(
+        distributed.DataParallel, "_score_shard", lambda *a: pytest.fail("scored first")
+    )
     other = write_prefs(tmp_path / "b.jsonl", n=5)
     opts = RunOptions(["length"], ["pairwise"], data={"pairwise": str(other)},
                       output_dir=out, cache_dir=cache, progress=False)  # fmt: skip
     with pytest.raises(RmevalError, match="already holds a result of other data"):
-        distributed.run_distributed(opts)
+        run(opts, sharding=distributed.DataParallel())
 
 
 def test_a_data_parallel_run_gives_each_model_the_keys_it_declares(tmp_path, monkeypatch):
@@ -100,7 +103,7 @@ def test_a_data_parallel_run_gives_each_model_the_keys_it_declares(tmp_path, mon
     import socket
 
     from rmeval.harness import distributed
-    from rmeval.harness.runner import RunOptions
+    from rmeval.harness.runner import RunOptions, run
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -112,9 +115,52 @@ def test_a_data_parallel_run_gives_each_model_the_keys_it_declares(tmp_path, mon
                       data={"pairwise": str(write_prefs(tmp_path / "a.jsonl", n=4))},
                       output_dir=str(tmp_path / "results"), cache_dir=str(tmp_path / "cache"),
                       progress=False)  # fmt: skip
-    written = distributed.run_distributed(opts)
-    models = [json.loads(p.read_text())["model"] for p in written if p.suffix == ".json"]
+    written = run(opts, sharding=distributed.DataParallel())
+    models = [r.model for r in written]
     assert [(m["spec"], m["args"]) for m in models] == [
         ("length", {"unit": "words"}),
         ("random", {"seed": 3}),
     ]
+
+
+@pytest.mark.parametrize(
+    "extra, said",
+    [
+        (["--model", "random", "--name", "mine"], "--name names one model's results"),
+        (["--model", "nosuch:x"], "unknown model type 'nosuch'"),
+    ],
+)
+def test_a_launched_run_makes_the_single_process_checks_before_the_ranks_meet(
+    tmp_path, monkeypatch, capsys, extra, said
+):
+    import torch.distributed as dist
+
+    from rmeval.cli import main
+
+    monkeypatch.setenv("WORLD_SIZE", "2")  # as under torchrun; no rank 1 and no rendezvous
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.delenv("MASTER_ADDR", raising=False)
+    data = write_prefs(tmp_path / "p.jsonl", n=3)
+    argv = ["run", "--model", "length", *extra, "--tasks", "pairwise",
+            "--data", f"pairwise={data}", "--output-dir", str(tmp_path / "out"),
+            "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    assert main(argv) == 2
+    assert said in capsys.readouterr().err
+    assert not dist.is_initialized() and not (tmp_path / "cache").exists()
+
+
+def test_the_budget_ranks_agree_on_is_resolved_and_recorded_once(tmp_path):
+    from rmeval.harness.adapters.baselines import LengthBaseline
+    from rmeval.harness.scoring import resolve_budget
+
+    model = LengthBaseline()
+    main, own = ScoreCache(tmp_path / "scores.sqlite"), ScoreCache(rank_cache_path(tmp_path, 1))
+    shard = ShardCache(main, own)
+    agreed = resolve_budget(model, shard, None, agree=lambda local: local // 4)
+    assert agreed == model.default_batch_tokens // 4
+    assert own.get_blob("batch_tokens", model.fingerprint()) == str(agreed)
+    main.put_blob("batch_tokens", model.fingerprint(), "640")  # rank 0, after the merge
+    never = resolve_budget(model, shard, None, agree=lambda local: 1 / 0)  # no rank reduces
+    assert never == 640 and resolve_budget(model, shard, 96, agree=lambda local: 1 / 0) == 96
+    main.close()
+    own.close()

@@ -695,7 +695,7 @@ def test_csv_headers_never_start_a_spreadsheet_formula(tmp_path: Path):
 def test_board_cli_refuses_a_samples_file_that_does_not_match(
     results_dir: Path, tmp_path: Path, capsys
 ):
-    from rmeval.harness.cli import main
+    from rmeval.cli import main  # `board` is added outside the engine
 
     samples_file = results_dir / "random" / "core-pairwise.samples.jsonl"
     samples_file.write_text(samples_file.read_text() + samples_file.read_text())  # replaced

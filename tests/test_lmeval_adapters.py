@@ -370,7 +370,7 @@ def test_end_to_end_pairwise_run_writes_results(make, tmp_path, lm_dirs):  # noq
         written = evaluate_model(model, [pairwise(data=str(data))], cache, opts)
     finally:
         cache.close()
-    result = json.loads(next(p for p in written if p.suffix == ".json").read_text())
+    result = json.loads(written[0].path.read_text())
     assert result["model"]["fingerprint"] == model.fingerprint()
     assert result["model"]["type"] == model.type_name
     assert result["metrics"]["accuracy"]["n"] == len(rows)

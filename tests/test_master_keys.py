@@ -125,8 +125,8 @@ def run_task(model: RewardModel, tmp_path: Path, **task_args: Any):
                       cache_dir=str(tmp_path / "cache"), progress=False)  # fmt: skip
     cache = ScoreCache(tmp_path / "cache" / "scores.sqlite")
     written = evaluate_model(model, [task], cache, opts)
-    result_path = next(p for p in written if p.name == "master-keys.json")
-    samples_path = next(p for p in written if p.name.endswith(".samples.jsonl"))
+    result_path = next(r.path for r in written if r.path.name == "master-keys.json")
+    samples_path = next(r.samples_path for r in written)
     result = json.loads(result_path.read_text("utf-8"))
     samples = [json.loads(line) for line in samples_path.read_text("utf-8").splitlines()]
     return task, result, samples, cache

@@ -76,5 +76,5 @@ def test_the_wheel_holds_only_rmeval(tmp_path):
     assert "rmeval/leaderboard/metadata.yaml" in names
     assert "rmeval/leaderboard/templates/index.html" in names
     entry_points = zipfile.ZipFile(wheel).read(f"rmeval-{_version()}.dist-info/entry_points.txt")
-    assert b"rmeval.harness.cli:main" in entry_points
+    assert b"rmeval = rmeval.cli:main" in entry_points
     assert b"core = rmeval.tasks.core:core_suite" in entry_points

@@ -62,7 +62,7 @@ def test_every_registered_task_honours_the_contract(name, tmp_path):
         else build_model("embed", {})
     )
     written = evaluate_model(model, tasks, cache, opts)
-    results = [json.loads(p.read_text()) for p in written if p.suffix == ".json"]
+    results = [json.loads(r.path.read_text()) for r in written]
     assert len(results) == len(tasks)
     for result, task in zip(results, tasks):
         assert result["task"]["name"] == task.name

@@ -444,7 +444,7 @@ def test_probe_core_end_to_end_on_minilm(minilm_path, tmp_path):
         models=["embed"], tasks=["probe-core"], output_dir=str(tmp_path / "results"), progress=False
     )
     written = evaluate_model(EmbeddingSimilarity(minilm_path), [probe_core(limit=4)], cache, opts)
-    result_file = next(p for p in written if p.name == "probe-core.json")
+    result_file = next(r.path for r in written if r.path.name == "probe-core.json")
     result = json.loads(result_file.read_text())
     assert result["task"]["name"] == "probe-core" and result["task"]["main_score"] == "accuracy"
     acc = result["metrics"]["accuracy"]

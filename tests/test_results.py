@@ -236,7 +236,8 @@ def test_throughput_describes_each_task_and_not_cached_texts(tmp_path):
 def test_data_parallel_results_report_what_the_ranks_scored(tmp_path, monkeypatch):
     import torch.distributed as dist
     from rmeval.harness.cli import run_options
-    from rmeval.harness.distributed import run_distributed
+    from rmeval.harness.distributed import DataParallel
+    from rmeval.harness.runner import run
 
     monkeypatch.setenv("RANK", "0")
     monkeypatch.setenv("WORLD_SIZE", "1")
@@ -249,7 +250,122 @@ def test_data_parallel_results_report_what_the_ranks_scored(tmp_path, monkeypatc
                                       "--data", f"pairwise={data}", "--output-dir",
                                       str(tmp_path / "out"), "--cache-dir",
                                       str(tmp_path / "cache")])  # fmt: skip
-    run_distributed(run_options(args, cache_only=False))
+    run(run_options(args, cache_only=False), sharding=DataParallel())
     assert not dist.is_initialized()
     throughput = _load(tmp_path / "out" / "length" / "pairwise.json")["throughput"]
     assert throughput["texts_scored"] == 10 and throughput["examples_per_s"] is not None
+
+
+# -- the result record --------------------------------------------------------------------
+
+
+def test_result_record_reads_back_the_file_it_wrote_byte_for_byte(tmp_path):
+    from rmeval.harness.result import Result
+    from rmeval.harness.results import dumps, read_result
+
+    data = write_prefs(tmp_path / "a.jsonl", n=4)
+    assert _pairwise(tmp_path, data) == 0
+    path = tmp_path / "out" / "length" / "pairwise.json"
+    result = read_result(path)
+    assert dumps(result.to_dict()) + "\n" == path.read_text(encoding="utf-8")
+    assert Result.from_dict(_load(path), path) == result and result.path == path
+    assert (result.task_name, result.main_score, result.model_spec) == (
+        "pairwise",
+        "accuracy",
+        "length",
+    )
+    assert result.main_value == _load(path)["metrics"]["accuracy"]["value"]
+    assert result.higher_is_better is True and result.samples["lines"] == 4
+    assert result.samples_path == path.parent / "pairwise.samples.jsonl"
+
+
+def test_evaluate_model_returns_written_records(tmp_path):
+    from rmeval.harness.cache import ScoreCache
+    from rmeval.harness.result import Result
+    from rmeval.harness.runner import RunOptions, build_model, build_tasks, evaluate_model
+
+    data = write_prefs(tmp_path / "a.jsonl", n=3)
+    opts = RunOptions(models=["length"], tasks=["pairwise"], data={"pairwise": str(data)},
+                      output_dir=str(tmp_path / "out"), progress=False)  # fmt: skip
+    cache = ScoreCache(tmp_path / "cache.sqlite")
+    try:
+        (result,) = evaluate_model(build_model("length", {}), build_tasks(["pairwise"], opts),
+                                   cache, opts)  # fmt: skip
+    finally:
+        cache.close()
+    assert isinstance(result, Result) and result.path == tmp_path / "out/length/pairwise.json"
+    assert _load(result.path) == json.loads(json.dumps(result.to_dict()))
+    assert result.samples_path.is_file() and result.counts["examples"] == 3
+
+
+def test_environment_records_versions_device_budget_and_packing(tmp_path, tiny_llama_rm):
+    import importlib.metadata
+    import platform
+
+    data = write_prefs(tmp_path / "a.jsonl", n=3)
+    assert _pairwise(tmp_path, data, "--batch-tokens", "512", model=f"hf:{tiny_llama_rm}") == 0
+    (path,) = (tmp_path / "out").glob("*/pairwise.json")
+    env = _load(path)["environment"]
+    assert env["packages"]["torch"] == importlib.metadata.version("torch")
+    assert env["packages"]["transformers"] == importlib.metadata.version("transformers")
+    assert env["python"] == platform.python_version()
+    assert env["device"] == "cpu" and env["dtype"] == _load(path)["model"]["dtype"]
+    assert env["batch_tokens"] == 512 and env["packing"] is True and env["device_name"]
+    assert _run(tmp_path, "--tasks", "pairwise", "--data", f"pairwise={data}") == 0
+    plain = _load(tmp_path / "out" / "length" / "pairwise.json")["environment"]
+    assert plain["device"] is None and plain["packing"] is None and plain["batch_tokens"] > 0
+
+
+def test_environment_reads_versions_without_importing_the_packages():
+    import subprocess
+    import sys
+
+    code = ("import sys; from rmeval.harness.result import environment; "
+            "env = environment('cpu', 'float32', 64, None); "
+            "assert env['packages']['torch'] and env['device_name']; "
+            "print(sorted(m for m in ('torch', 'transformers', 'datasets', 'lm_eval') "
+            "if m in sys.modules))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"schema_version": 99}, "schema_version 99 is not readable .* a newer rmeval wrote it"),
+        ({"schema_version": 1}, "schema_version 1 is not readable .* rerun the same"),
+        ({"schema_version": None}, "schema_version None is not readable"),
+        ({"counts": [1]}, "field counts must be an object"),
+        ({"task": None}, "field task is missing"),
+        ({"task": {"name": 3}}, "field task.name must be a string"),
+    ],
+)
+def test_every_reader_refuses_another_schema_or_shape_in_one_sentence(tmp_path, change, message):
+    from rmeval.harness.compare import load_run
+    from rmeval.harness.result import Result
+    from rmeval.leaderboard.loading import load_results
+
+    data = write_prefs(tmp_path / "a.jsonl", n=3)
+    assert _pairwise(tmp_path, data) == 0
+    path = tmp_path / "out" / "length" / "pairwise.json"
+    path.write_text(json.dumps({**_load(path), **change}))
+    for read in (
+        lambda: Result.from_dict(_load(path), path),
+        lambda: check_result(path, _load(path)),
+        lambda: load_run(path.parent, "length"),
+        lambda: load_results(tmp_path / "out"),
+    ):
+        with pytest.raises(RmevalError, match=message) as err:
+            read()
+        assert str(err.value).startswith(str(path)) and "\n" not in str(err.value)
+
+
+def test_a_schema_2_file_without_environment_reads_with_an_empty_one(tmp_path):
+    from rmeval.harness.results import read_result
+
+    data = write_prefs(tmp_path / "a.jsonl", n=3)
+    assert _pairwise(tmp_path, data) == 0
+    path = tmp_path / "out" / "length" / "pairwise.json"
+    old = {k: v for k, v in _load(path).items() if k != "environment"}
+    path.write_text(json.dumps(old))
+    assert read_result(path).environment == {}

@@ -6,9 +6,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from rmeval.harness.adapters.base import Encoded, RewardModel
 from rmeval.harness.adapters.hf import HFRewardModel
 from rmeval.harness.cache import ScoreCache
-from rmeval.harness.records import ScoreRequest
+from rmeval.harness.records import Score, ScoreRequest
 from rmeval.harness.scoring import chunk_bounds, planned, score_requests
 
 
@@ -83,3 +84,44 @@ def test_chunked_plan_covers_every_request_once_and_is_deterministic(tiny_llama_
             e.payload["input_ids"] for e in model.encode([requests[i] for i in idx])
         ]
     assert batches == list(planned(model, requests, keys, 48))  # deterministic
+
+
+class _Plain(RewardModel):
+    """An adapter that implements only the abstract methods of the protocol."""
+
+    type_name = "plain"
+    default_batch_tokens = 96
+
+    def fingerprint_fields(self) -> dict:
+        return {}
+
+    def encode(self, requests):
+        return [Encoded(len(r.response), r.response) for r in requests]
+
+    def forward(self, batch):
+        return [Score(float(len(e.payload)), e.n_tokens) for e in batch]
+
+
+class _Collating(_Plain):
+    def auto_batch_tokens(self) -> int:
+        return 32
+
+    def collate(self, batch):
+        return [e.payload.upper() for e in batch]
+
+    def forward_collated(self, inputs, batch):
+        return [Score(float(len(t)) + 0.5 * t.isupper(), 1) for t in inputs]
+
+
+def test_optional_capabilities_have_declared_defaults_the_scorer_calls(tmp_path):
+    plain, collating = _Plain(), _Collating()
+    batch = plain.encode([ScoreRequest("p", "abc")])
+    assert plain.auto_batch_tokens() == 96 and plain.collate(batch) is None
+    assert plain.forward_collated(None, batch) == plain.forward(batch)
+    requests = [ScoreRequest("p", "x" * n) for n in range(1, 6)]
+    for model, budget, extra in ((plain, "96", 0.0), (collating, "32", 0.5)):
+        cache = ScoreCache(tmp_path / f"{model.type_name}-{budget}.sqlite")
+        found, _ = score_requests(model, requests, cache, progress=False)
+        assert [found[r.key].value for r in requests] == [n + extra for n in range(1, 6)]
+        assert cache.get_blob("batch_tokens", model.fingerprint()) == budget
+        cache.close()

@@ -464,3 +464,28 @@ def test_task_on_the_real_core_suite():
     results = [task.evaluate(e, [Score(float(v)) for v in rng.normal(size=4)]) for e in exs]
     agg = task.aggregate(results)
     assert 0 < agg.metrics["starc_distance"].value < 2
+
+
+def test_compare_takes_its_distance_from_the_task_plugin_it_names(tmp_path):
+    from rmeval.harness.compare import distances, load_runs
+    from rmeval.tasks.preference import PairwiseTask
+    from rmeval.tasks.starc import StarcTask
+    from rmeval.tasks.starc.bandit import distance_matrix
+
+    from tests.test_compare import A_CREDITS, B_CREDITS, SUBSETS, pair_samples, write_run
+
+    write_run(tmp_path / "a", "pairwise", pair_samples(A_CREDITS, SUBSETS))
+    write_run(tmp_path / "b", "pairwise", pair_samples(B_CREDITS, SUBSETS))
+    runs = load_runs([tmp_path / "a", tmp_path / "b"])
+    asked: list[str] = []
+
+    def loader(name, **params):
+        asked.append(name)
+        return [StarcTask() if name == "starc" else PairwiseTask()]
+
+    got = distances(runs, "starc", loader=loader)
+    scores = {r.label: {i: s.scores for i, s in r.tasks["pairwise"].samples.items()} for r in runs}
+    assert asked == ["starc"] and got == distance_matrix(scores) | {"task": "pairwise"}
+    assert StarcTask.distance(scores) == distance_matrix(scores)
+    with pytest.raises(RmevalError, match="task 'pairwise' has no distance"):
+        distances(runs, "pairwise", loader=loader)

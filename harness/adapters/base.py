@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rmeval.harness.batching import plan_batches
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.records import Score, ScoreRequest, canonical_json, sha256_text
 
@@ -195,13 +196,33 @@ class RewardModel(ABC):
         """Batches of indices into ``encoded``; by default length-sorted token-budget batches.
 
         Must be a pure function of its inputs: a resumed run relies on the same plan."""
-        from rmeval.harness.batching import plan_batches
-
         return plan_batches([e.n_tokens for e in encoded], budget, tiebreak=keys)
 
     @abstractmethod
     def forward(self, batch: Sequence[Encoded]) -> list[Score]:
         """Score one batch of encoded requests, in the batch's order."""
+
+    # -- optional capabilities: the scorer calls these on every adapter ----------------------
+    def auto_batch_tokens(self) -> int:
+        """Token budget for ``--batch-tokens auto`` (an adapter that measures free memory
+        overrides this); by default ``default_batch_tokens``."""
+        return int(self.default_batch_tokens)
+
+    def collate(self, batch: Sequence[Encoded]) -> Any:
+        """Model inputs for ``batch`` (padding, host-to-device copies), prepared in a worker
+        thread while earlier batches are forwarded, then given to :meth:`forward_collated`.
+        None (the default) means nothing is prepared ahead: the scorer calls ``forward``."""
+        return None
+
+    def forward_collated(self, inputs: Any, batch: Sequence[Encoded]) -> list[Score]:
+        """Score ``batch`` from the :meth:`collate` output ``inputs``; by default ``forward``."""
+        return self.forward(batch)
+
+    def execution(self) -> dict[str, Any]:
+        """How this adapter runs, as decided so far, for the result's ``environment``: its
+        ``device`` and whether it ``packing`` batches (absent or None when not applicable or
+        not yet decided). Must never load a model (``rmeval score`` loads none)."""
+        return {}
 
     def hidden_states(
         self, requests: Sequence[ScoreRequest], layers: Sequence[int] | None = None

@@ -112,6 +112,10 @@ class EmbeddingSimilarity(RewardModel):
         limit = self.tokenizer.model_max_length
         return int(limit) if isinstance(limit, int) and 0 < limit < 1_000_000 else 512
 
+    def execution(self) -> dict[str, Any]:
+        """The device it runs on (an encoder never packs)."""
+        return {"device": self.device, "packing": False}
+
     def fingerprint_fields(self) -> dict[str, Any]:
         return self._provenance | {
             "dtype": self.dtype,

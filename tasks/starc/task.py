@@ -14,7 +14,7 @@ credits). The term needs the norms over all prompts, so ``evaluate`` leaves cred
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ from rmeval.tasks.preference import PreferenceTask
 from rmeval.tasks.starc.bandit import (
     CONVENTION,
     bootstrap_distances,
+    distance_matrix,
     distances_from_moments,
     epic,
     prompt_moments,
@@ -105,6 +106,11 @@ class StarcTask(PreferenceTask):
         results = super().run(ctx)
         fill_credits(results)
         return results
+
+    @classmethod
+    def distance(cls, scores: Mapping[str, Mapping[str, Sequence[float]]]) -> dict[str, Any]:
+        """STARC-L2 and EPIC matrices between models (``rmeval compare --distance starc``)."""
+        return distance_matrix(scores)
 
     def scorer(self, results: Sequence[ExampleResult]) -> ItemScorer:
         """STARC and EPIC of any multiset of the valid prompts (``rmeval compare`` resamples)."""

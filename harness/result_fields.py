@@ -1,4 +1,4 @@
-"""Shape checks of every result-file field the leaderboard reads.
+"""Shape checks of the result-file fields that ``compare`` and the leaderboard read.
 
 A field of the wrong shape (a CI of three numbers, a string where a number belongs, a table
 that is not a table) is refused with one sentence naming the file and the field, before any
