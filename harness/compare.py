@@ -37,6 +37,7 @@ from rmeval.harness.paired_stats import (  # noqa: F401 (sign_test_p, ItemScorer
     paired_cis,
     sign_test_p,
 )
+from rmeval.harness.plugins import load_tasks
 from rmeval.harness.records import ExampleResult
 from rmeval.harness.result import Result
 from rmeval.harness.result_fields import validate_result
@@ -257,23 +258,24 @@ def verdict(row: dict, higher_is_better: bool) -> dict:
 # -- comparison -------------------------------------------------------------------------------
 def _plugin(name: str, run: TaskRun, loader: TaskLoader | None) -> tuple[Any, str | None]:
     """The task plugin built with the recorded parameters, or (None, why not)."""
-    if loader is None:
-        from rmeval.harness.plugins import load_tasks as loader
     try:
-        task = loader(name, **(run.result["task"].get("params") or {}))[0]
+        task = (loader or load_tasks)(name, **(run.result["task"].get("params") or {}))[0]
     except (RmevalError, TypeError) as exc:
         return None, f"task plugin unavailable ({exc}); main score = mean credit on shared items"
-    if not hasattr(task, "scorer"):
-        return None, "task has no scorer; main score = mean credit on shared items"
     return task, None
 
 
-def _scorers(task: Any, runs: Sequence[TaskRun], ids: list[str], key: str) -> list[Any] | None:
-    """The task's unit scorers of each run on ``ids``, or None when they cannot be paired."""
+def _scorers(
+    task: Any, runs: Sequence[TaskRun], ids: list[str], key: str
+) -> tuple[list[Any] | None, str | None]:
+    """The task's unit scorers of each run on ``ids``, or (None, why) when it has none
+    (``Task.scorer``'s default) or they cannot be paired."""
     scorers = [task.scorer([r.samples[i] for i in ids]) for r in runs]
+    if any(s is None for s in scorers):
+        return None, "task has no scorer; main score = mean credit on shared items"
     if any(not np.array_equal(s.units, scorers[0].units) or key not in s.point() for s in scorers):
-        return None
-    return scorers
+        return None, "task scorer units differ between runs; main score = mean credit"
+    return scorers, None
 
 
 def _subset_scorers(task: Any, runs: Sequence[TaskRun], ids: list[str], main: str) -> dict:
@@ -284,7 +286,7 @@ def _subset_scorers(task: Any, runs: Sequence[TaskRun], ids: list[str], main: st
     for s in names:
         own = task is not None and main in (by_subset.get(s) or {})
         sub_ids = [i for i in ids if runs[0].samples[i].subset == s]
-        out[s] = _scorers(task, runs, sub_ids, main) if own else None
+        out[s] = _scorers(task, runs, sub_ids, main)[0] if own else None
     return out
 
 
@@ -296,9 +298,9 @@ def compare_task(
     ids = shared_ids(task_runs)
     main = task_runs[0].result["task"]["main_score"]
     task, note = _plugin(name, task_runs[0], loader) if ids else (None, "no shared items")
-    scorers = _scorers(task, task_runs, ids, main) if task is not None else None
-    if task is not None and scorers is None:
-        note = "task scorer units differ between runs; main score = mean credit"
+    scorers = None
+    if task is not None:
+        scorers, note = _scorers(task, task_runs, ids, main)
     subsets = _subset_scorers(task, task_runs, ids, main) if ids else {}
     rows = []
     for x, y in itertools.combinations(range(len(task_runs)), 2):

@@ -130,6 +130,13 @@ class Task(ABC):
         """Metrics over all examples; default: mean credit as ``main_score``."""
         return aggregate_credits(results, metric=self.main_score, seed=seed)
 
+    def scorer(self, results: Sequence[ExampleResult]) -> Any | None:
+        """The task's own formula on resampled items, for ``rmeval compare``'s paired CIs: an
+        object with ``units``, ``n_units``, ``point()`` and ``resampled(idx)`` (e.g.
+        :class:`rmeval.harness.paired_stats.ItemScorer`). None (the default): the main score is
+        the mean credit, and compare resamples the credits."""
+        return None
+
     @classmethod
     def distance(cls, scores: Mapping[str, Mapping[str, Sequence[float]]]) -> dict[str, Any]:
         """Distances between models' rewards on shared items, for ``rmeval compare --distance
