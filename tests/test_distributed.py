@@ -69,9 +69,19 @@ def test_shard_cache_reads_both_writes_own_and_merge_keeps_first(tmp_path):
     main.close()
 
 
-def test_a_data_parallel_run_refuses_another_identity_before_scoring(tmp_path, monkeypatch):
+def one_rank_group(monkeypatch) -> None:
+    """The environment a launcher gives a group of one rank on a free local port."""
     import socket
 
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for key, value in dict(RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1").items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("MASTER_PORT", str(port))
+
+
+def test_a_data_parallel_run_refuses_another_identity_before_scoring(tmp_path, monkeypatch):
     import pytest
     from rmeval.harness import distributed
     from rmeval.harness.cli import main
@@ -82,12 +92,7 @@ def test_a_data_parallel_run_refuses_another_identity_before_scoring(tmp_path, m
     out, cache = str(tmp_path / "results"), str(tmp_path / "cache")
     flags = ["--output-dir", out, "--cache-dir", cache, "--no-progress"]
     assert main(["run", "--model", "length", "--tasks", "pairwise", "--data", f"pairwise={first}", *flags]) == 0  # fmt: skip
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    for key, value in dict(RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1").items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("MASTER_PORT", str(port))
+    one_rank_group(monkeypatch)
     monkeypatch.setattr(
         distributed.DataParallel, "_score_shard", lambda *a: pytest.fail("scored first")
     )
@@ -100,17 +105,10 @@ def test_a_data_parallel_run_refuses_another_identity_before_scoring(tmp_path, m
 
 def test_a_data_parallel_run_gives_each_model_the_keys_it_declares(tmp_path, monkeypatch):
     """As in a single-process run: ``unit`` goes to length, ``seed`` to random, none refused."""
-    import socket
-
     from rmeval.harness import distributed
     from rmeval.harness.runner import RunOptions, run
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    for key, value in dict(RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1").items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("MASTER_PORT", str(port))
+    one_rank_group(monkeypatch)
     opts = RunOptions(["length", "random"], ["pairwise"], model_args={"unit": "words", "seed": 3},
                       data={"pairwise": str(write_prefs(tmp_path / "a.jsonl", n=4))},
                       output_dir=str(tmp_path / "results"), cache_dir=str(tmp_path / "cache"),
