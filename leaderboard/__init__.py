@@ -1,6 +1,6 @@
 """Static leaderboard: ``results/**.json`` -> validated table model -> self-contained HTML site.
 
-``import leaderboard`` stays light (the CLI imports it for ``add_board_parser``); pandas,
+``import rmeval.leaderboard`` stays light (the CLI imports it for ``add_board_parser``); pandas,
 Jinja2 and the vendored bundles load only when a site is built.
 """
 
@@ -16,4 +16,4 @@ def __getattr__(name: str) -> Any:
         from rmeval.leaderboard.site import build_site
 
         return build_site
-    raise AttributeError(f"module 'leaderboard' has no attribute {name!r}")
+    raise AttributeError(f"module 'rmeval.leaderboard' has no attribute {name!r}")

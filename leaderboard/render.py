@@ -20,7 +20,7 @@ from rmeval import __version__ as VERSION
 def environment() -> jinja2.Environment:
     """The template environment: autoescape on for every template, undefined names fail."""
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("leaderboard", "templates"),
+        loader=jinja2.PackageLoader("rmeval.leaderboard", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,

@@ -78,3 +78,18 @@ def test_the_wheel_holds_only_rmeval(tmp_path):
     entry_points = zipfile.ZipFile(wheel).read(f"rmeval-{_version()}.dist-info/entry_points.txt")
     assert b"rmeval = rmeval.cli:main" in entry_points
     assert b"core = rmeval.tasks.core:core_suite" in entry_points
+
+
+def test_board_builds_from_another_folder(tmp_path):
+    """Outside the repository the folders are only ``rmeval.*`` (a bare ``leaderboard`` template
+    loader passed every in-repo test and failed for users)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "rmeval", "board", "--results", str(ROOT / "results")]
+        + ["--out", str(tmp_path / "site")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "<table" in (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
