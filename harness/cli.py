@@ -88,7 +88,7 @@ def build_parser(extra: Sequence[Subcommand] = ()) -> argparse.ArgumentParser:
     val.add_argument("--task-args", action="append")
     val.add_argument("--limit", help="use only the first N rows of each task")
     _add_include_flag(val)
-    from rmeval.harness.compare import add_compare_parser
+    from rmeval.harness.compare_command import add_compare_parser
 
     add_compare_parser(sub)
     for add in extra:

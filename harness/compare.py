@@ -1,19 +1,20 @@
 """Paired comparison of runs on the items they share: ``rmeval compare results/a results/b``.
 
 For every task present in all runs (same dataset sha256 and revision, else a clear error): the
-difference of main scores with a paired bootstrap 95% CI, an exact sign test on per-item credits
-(the exact McNemar test when credits are 0/1) and the agreement of the models' preferences, per
-task, per reported metric and per subset. Tasks whose plugin offers ``scorer(results)`` (every
+difference of main scores with a paired bootstrap 95% CI, a p-value (the exact sign test on
+per-item credits, the exact McNemar test when credits are 0/1, where the score is their mean; the
+paired bootstrap's otherwise) and the agreement of the models' preferences, per task, per
+reported metric and per subset. Tasks whose plugin offers ``scorer(results)`` (every
 built-in task whose main score is not a mean of per-item credits: rewardbench, rewardbench2,
 rmbench, starc, master-keys, probe-core, mrmbench) have each value recomputed by the task's own
 formula on the shared items, resampled by the task's units, so a row equals the result file's
 value on the full set; other tasks use the mean credit and say so in the row's ``measure``.
-Every result file read is verified by ``harness.results.check_result``.
+Every result file read is verified by ``rmeval.harness.results.check_result``; the command
+line is :mod:`rmeval.harness.compare_command`.
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import math
@@ -23,12 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rmeval.harness.comparison_report import (
-    format_grid,
-    format_matrices,
-    format_summary,
-    format_table,
-)
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.metrics import bootstrap_ci
 from rmeval.harness.paired_stats import (  # noqa: F401 (sign_test_p, ItemScorer: public here too)
@@ -352,36 +347,6 @@ def _spec(run: Run) -> str | None:
     return next(iter(run.tasks.values())).result.get("model", {}).get("spec")
 
 
-# -- output -----------------------------------------------------------------------------------
-def check_output(path: Path, flag: str) -> None:
-    """Refuse, before any work, an output path that is a folder or cannot be written."""
-    from rmeval.harness.results import check_writable
-
-    if path.is_dir():
-        raise RmevalError(f"{flag} {path}: is a folder; give a file path such as {path}/x.json.")
-    try:
-        check_writable(path.parent)
-    except RmevalError as exc:
-        raise _unwritable(path, flag, exc) from exc
-
-
-def _unwritable(path: Path, flag: str, exc: RmevalError) -> RmevalError:
-    cause = exc.__cause__
-    reason = getattr(cause, "strerror", None) or type(cause).__name__
-    return RmevalError(f"{flag}: cannot write {path} ({reason}); pick a writable path.")
-
-
-def write_json(path: Path, obj: Any, flag: str = "--json") -> None:
-    """Strict JSON written atomically (temp file + fsync + rename); errors name ``flag``."""
-    from rmeval.harness.results import atomic_write, dumps
-
-    check_output(path, flag)
-    try:
-        atomic_write(path, [dumps(obj) + "\n"])
-    except RmevalError as exc:
-        raise _unwritable(path, flag, exc) from exc
-
-
 # -- distances --------------------------------------------------------------------------------
 def distances(
     runs: Sequence[Run],
@@ -402,60 +367,6 @@ def distances(
     else:
         raise RmevalError("no shared task has 2 or more candidates per example; pass --task.")
     check_same_data(name, task_runs)
-    if loader is None:
-        from rmeval.harness.plugins import load_tasks as loader
-    provider = loader(method)[0]
+    provider = (loader or load_tasks)(method)[0]
     scores = {t.label: {i: t.samples[i].scores for i in ids} for t in task_runs}
     return provider.distance(scores) | {"task": name}
-
-
-# -- CLI --------------------------------------------------------------------------------------
-def add_compare_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``rmeval compare`` on the CLI's subparsers (handler in ``func``)."""
-    p = subparsers.add_parser("compare", help="compare runs on shared items (paired statistics)")
-    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="folders like results/<model-slug>")
-    p.add_argument(
-        "--details",
-        action="store_true",
-        help="also print every pair's reported metrics and subsets",
-    )
-    p.add_argument("--distance", choices=["starc"], help="add STARC/EPIC distance matrices")
-    p.add_argument("--task", help="task for --distance (default: first with >=2 candidates)")
-    p.add_argument("--json", metavar="OUT", help="also write the whole comparison as JSON to OUT")
-    p.add_argument(
-        "--output-dir", default="results", help="--distance writes DIR/compare/starc.json"
-    )
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    p.set_defaults(func=compare_main)
-    return p
-
-
-add_parser = add_compare_parser  # the name harness.cli looks up for optional subcommands
-
-
-def compare_main(args: argparse.Namespace) -> int:
-    """Run ``rmeval compare``: print the summary, write JSON and distances when asked."""
-    if len(args.runs) < 2:
-        raise RmevalError("rmeval compare needs two or more run folders, e.g. results/a results/b.")
-    if args.task and not args.distance:
-        raise RmevalError("--task picks the task for --distance; add --distance starc.")
-    starc_path = Path(getattr(args, "output_dir", "results")) / "compare" / "starc.json"
-    if args.json:
-        check_output(Path(args.json), "--json")
-    if args.distance:
-        check_output(starc_path, "--output-dir")
-    runs = load_runs([Path(p) for p in args.runs])
-    report = compare_runs(runs, seed=args.seed)
-    print(format_summary(report) if len(runs) == 2 else format_grid(report))
-    if getattr(args, "details", False):
-        print()
-        print(format_table(report))
-    if args.json:
-        write_json(Path(args.json), report)
-        print(f"wrote {args.json}")
-    if args.distance == "starc":
-        starc = distances(runs, args.distance, args.task)
-        write_json(starc_path, starc, "--output-dir")
-        print(format_matrices(starc))
-        print(f"wrote {starc_path}")
-    return 0

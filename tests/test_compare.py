@@ -13,13 +13,8 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 import numpy as np
 import pytest
 from rmeval.harness.cli import main as cli_main
-from rmeval.harness.compare import (
-    add_compare_parser,
-    compare_main,
-    compare_runs,
-    load_runs,
-    sign_test_p,
-)
+from rmeval.harness.compare import compare_runs, load_runs, sign_test_p
+from rmeval.harness.compare_command import add_compare_parser, compare_main
 from rmeval.harness.comparison_report import p_text
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.records import ExampleResult, Score
