@@ -318,7 +318,8 @@ def model_environment(
     """The ``environment`` block of ``model``'s results: its device, dtype, the token budget its
     batches were planned with (as given, else as recorded in the cache) and whether it packed."""
     budget = batch_tokens or cache.get_blob("batch_tokens", model.fingerprint())
-    device, packing = model.execution().get("device"), model.execution().get("packing")
+    execution = model.execution()
+    device, packing = execution.get("device"), execution.get("packing")
     return environment(
         device=device if isinstance(device, str) else None,
         dtype=model.describe().get("dtype"),

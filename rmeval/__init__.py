@@ -23,7 +23,7 @@ _EXPORTS = {
     "evaluate": "rmeval.harness.api",
     "load_results": "rmeval.harness.api",
     "load_samples": "rmeval.harness.api",
-    "RewardEvalCallback": "rmeval.harness.trl_callback",
+    "RewardEvalCallback": "rmeval.trl_callback",
     "Task": "rmeval.harness.task",
     "RewardModel": "rmeval.harness.adapters.base",
     "Example": "rmeval.harness.records",
@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from rmeval.harness.records import Aggregate, Example, ExampleResult, Score, ScoreRequest
     from rmeval.harness.result import Result
     from rmeval.harness.task import Task
-    from rmeval.harness.trl_callback import RewardEvalCallback
+    from rmeval.trl_callback import RewardEvalCallback
 
 
 def __getattr__(name: str) -> Any:

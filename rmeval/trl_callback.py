@@ -4,6 +4,8 @@ Every ``every_n_steps`` optimizer steps (and/or at each of the trainer's evaluat
 chosen tasks on the model in memory (:func:`rmeval.harness.api.evaluate`: no save to disk, scores
 never reused across steps) and logs each task's main score as ``rmeval/<task>/<metric>``
 through ``trainer.log``, so the values reach TensorBoard, W&B or whatever ``report_to`` names.
+It lives outside the engine (``rmeval.harness`` imports no transformers at module level) and is
+imported only when ``rmeval.RewardEvalCallback`` is first used.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from transformers import TrainerCallback
+
 from rmeval.harness.api import evaluate
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.result import Result
-from transformers import TrainerCallback
 
 
 class RewardEvalCallback(TrainerCallback):
