@@ -48,6 +48,11 @@ class DatasetInfo:
     """The revision asked for (a branch such as ``main`` is not a pin)."""
     revision_resolved: str | None = None
     """The commit sha the hub rows were actually loaded at (None when unknown or local)."""
+    name: str | None = None
+    """The hub dataset's configuration (None: its default)."""
+    format: str | None = None
+    """The preference-data format recognised (``flat``, ``conversational``,
+    ``implicit_prompt``; None for tasks that do not read preference rows)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,7 +62,7 @@ class DatasetInfo:
             "revision_resolved": self.revision_resolved,
             "split": self.split,
             "sha256": self.sha256,
-        }
+        } | {k: v for k, v in (("name", self.name), ("format", self.format)) if v is not None}
 
 
 def rows_sha256(rows: list[Row]) -> str:
@@ -87,6 +92,11 @@ def load_rows(
         rows = read_local_rows(path, split)[:limit]
         return rows, DatasetInfo(str(path), None, None, rows_sha256(rows))
     return _load_hub(source, revision=revision, split=split, name=name, limit=limit)
+
+
+def is_local_data(source: str) -> bool:
+    """True for a local file or folder, False for a hub dataset id."""
+    return _looks_local(source)
 
 
 def _looks_local(source: str) -> bool:
@@ -322,7 +332,9 @@ def _load_hub(
     if limit is not None:
         ds = ds.select(range(min(limit, len(ds))))
     rows = ds.to_list()
-    info = DatasetInfo(source, resolved or revision, split, rows_sha256(rows), revision, resolved)
+    info = DatasetInfo(
+        source, resolved or revision, split, rows_sha256(rows), revision, resolved, name
+    )
     return rows, info
 
 

@@ -9,12 +9,17 @@ k-ways at the top, else 0.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from rmeval.harness.data import DatasetInfo, is_local_data, load_rows
+from rmeval.harness.errors import RmevalError
 from rmeval.harness.metrics import best_of_n_credit, pairwise_credit
 from rmeval.harness.records import Example, ExampleResult, Score
 from rmeval.harness.task import Task
+from rmeval.tasks import preference_formats
+from rmeval.tasks.preference_formats import PROBLEM
 from rmeval.tasks.validation import collect_rows, prompt_problem, split_prompt, text_problem
 
 
@@ -31,6 +36,8 @@ def preference_examples(
     """
 
     def convert(row: dict[str, Any], rid: str) -> Example | list[str]:
+        if PROBLEM in row:  # a row preference_formats.normalise could not convert
+            return [row[PROBLEM]]
         problems = _row_problems(row, allow_empty=allow_empty, min_rejected=min_rejected)
         if problems:
             return problems
@@ -85,6 +92,8 @@ class PreferenceTask(Task):
     """Base for tasks whose rows are preference rows (validation shared)."""
 
     min_rejected: ClassVar[int] = 1
+    columns: dict[str, str] = {}
+    """The data's column for each standard field (none renamed by default)."""
     samples_view: ClassVar[dict[str, Any] | None] = {
         "wrong": "credit<1",
         "margin": "best_rejected_minus_worst_chosen",
@@ -93,7 +102,11 @@ class PreferenceTask(Task):
     }
 
     def build_examples(self, rows: list[dict[str, Any]]) -> list[Example]:
+        """Rows in any recognised format (the format is recorded in ``dataset.format``)."""
         source = self.data or self.name
+        fmt, rows = preference_formats.normalise(rows, self.columns)
+        if self.dataset is not None:
+            self.dataset = dataclasses.replace(self.dataset, format=fmt)
         return preference_examples(
             rows,
             source=source,
@@ -102,7 +115,46 @@ class PreferenceTask(Task):
         )
 
 
-class PairwiseTask(PreferenceTask):
+class PreferenceFileTask(PreferenceTask):
+    """A preference task over any file or hub dataset: columns mapped, a hub config chosen."""
+
+    def __init__(
+        self,
+        *,
+        chosen: str | None = None,
+        rejected: str | None = None,
+        prompt: str | None = None,
+        id: str | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        mapping = {"chosen": chosen, "rejected": rejected, "prompt": prompt, "id": id}
+        self.columns = preference_formats.check_columns(mapping)
+        """``--task-args chosen=COL,...``: the data's column for each standard field."""
+        self.config_name = name
+        """``--task-args name=CONFIG``: the hub dataset's configuration."""
+        given = self.columns | ({"name": name} if name is not None else {})
+        super().__init__(**kwargs, **given)
+
+    def load_rows(self) -> tuple[list[dict[str, Any]], DatasetInfo]:
+        """Rows as :meth:`Task.load_rows` reads them, a hub dataset in config ``name``."""
+        if self.config_name is None:
+            return super().load_rows()
+        if self.data is None or is_local_data(self.data):
+            raise RmevalError(
+                f"--task-args name={self.config_name}: a dataset configuration applies to a hub "
+                f"dataset only, not {self.data or 'generated rows'}; drop it."
+            )
+        return load_rows(
+            self.data,
+            revision=self.revision,
+            split=self.split,
+            name=self.config_name,
+            limit=self.limit,
+        )
+
+
+class PairwiseTask(PreferenceFileTask):
     """Accuracy of preferring the chosen response over each rejected one."""
 
     name = "pairwise"
@@ -111,8 +163,6 @@ class PairwiseTask(PreferenceTask):
 
     def __init__(self, ties: str = "strict", **kwargs: Any) -> None:
         if ties not in {"strict", "half"}:
-            from rmeval.harness.errors import RmevalError
-
             raise RmevalError(f"--task-args ties={ties}: use 'strict' or 'half'.")
         super().__init__(ties=ties, **kwargs)
         self.ties = ties
@@ -133,7 +183,7 @@ class PairwiseTask(PreferenceTask):
         )
 
 
-class BestOfNTask(PreferenceTask):
+class BestOfNTask(PreferenceFileTask):
     """Credit 1/k when the chosen response ties k-ways for the top score, else 0."""
 
     name = "best-of-n"
