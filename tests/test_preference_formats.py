@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from rmeval.harness.errors import DataError, RmevalError
 from rmeval.tasks.preference import pairwise
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from rmeval.harness.adapters import hub
+from rmeval.harness.adapters import head_loaders, hub, peft_adapter
+from rmeval.harness.adapters.head_layouts import HeadLayout
 from rmeval.harness.errors import RmevalError
 
 _WEIGHTS = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
@@ -38,6 +40,8 @@ class Checkpoint:
     """``tokenizer=``: a folder or hub id that replaces the checkpoint's tokenizer."""
     chat_template: str | None = None
     """``chat_template=``'s text, which replaces the tokenizer's own."""
+    adapter: peft_adapter.Adapter | None = None
+    """A PEFT adapter folder's adapter, applied to its base model (None for a full model)."""
 
     @classmethod
     def of(cls, model_id: str, option: Callable[[str], Any], device: str) -> Checkpoint:
@@ -53,7 +57,15 @@ class Checkpoint:
         weights_at = model_id
         if subfolder and hub.is_local(model_id):
             weights_at = str(Path(model_id).expanduser() / str(subfolder))
-        found = hub.provenance(weights_at, revision, **safety)
+        adapter = None
+        if peft_adapter.is_adapter(weights_at):
+            adapter = peft_adapter.Adapter.of(
+                weights_at, option("base"), bool(option("merge")), safety["allow_unsafe_weights"]
+            )
+            base_revision = revision or adapter.config.get("revision")
+            found = adapter.provenance(hub.provenance(adapter.base, base_revision, **safety))
+        else:
+            found = hub.provenance(weights_at, revision, **safety)
         tokenizer = option("tokenizer")
         return cls(
             model_id,
@@ -64,6 +76,7 @@ class Checkpoint:
             found,
             None if tokenizer is None else str(tokenizer),
             template,
+            adapter,
         )
 
     def kwargs(self, weights: bool = False) -> dict[str, Any]:
@@ -81,7 +94,12 @@ class Checkpoint:
         """The checkpoint's tokenizer (or ``tokenizer=``), with ``chat_template=`` applied."""
         from transformers import AutoTokenizer
 
-        if self.tokenizer is None:
+        if self.tokenizer is None and self.adapter is not None:
+            own = (self.adapter.folder / "tokenizer_config.json").is_file()
+            where = str(self.adapter.folder) if own else self.adapter.base
+            kwargs = self.base_kwargs() if not own else self.kwargs()
+            kwargs.pop("use_safetensors", None)
+        elif self.tokenizer is None:
             where, kwargs = self.model_id, self.kwargs()
         else:
             where = self.tokenizer
@@ -99,29 +117,64 @@ class Checkpoint:
         """The checkpoint's ``AutoConfig``."""
         from transformers import AutoConfig
 
+        if self.adapter is not None:
+            kwargs = self.base_kwargs()
+            kwargs.pop("use_safetensors", None)
+            n = self.adapter.num_labels()
+            try:
+                return AutoConfig.from_pretrained(
+                    self.adapter.base, **kwargs, **({"num_labels": n} if n else {})
+                )
+            except Exception as exc:
+                raise hub.hub_error(self.adapter.base, exc) from exc
         try:
             return AutoConfig.from_pretrained(self.model_id, **self.kwargs(weights=False))
         except Exception as exc:
             raise hub.hub_error(self.model_id, exc) from exc
 
+    @cached_property
+    def layout(self) -> HeadLayout | None:
+        """The checkpoint's head layout when it is not a plain sequence classifier."""
+        return None if self.adapter else head_loaders.find(self)
+
     def load_classifier(self, dtype: str, device: str) -> Any:
-        """The sequence-classifier weights in ``dtype`` on ``device`` (unless a ``device_map``
-        placed them), in eval mode; a head that would be random is refused."""
-        import torch
+        """The reward model's weights in ``dtype`` on ``device`` (unless a ``device_map``
+        placed them), in eval mode: a sequence classifier, a PEFT adapter on its base, or a
+        recognised head layout; a head that would be random is refused."""
         from transformers import AutoModelForSequenceClassification
 
+        if self.layout is not None:
+            return self.layout.load(self, dtype, device).eval()
+        return self.load_auto(AutoModelForSequenceClassification, dtype, device)
+
+    def load_auto(self, auto_class: Any, dtype: str, device: str) -> Any:
+        """``auto_class.from_pretrained`` of the checkpoint (a PEFT adapter: of its base, with
+        the adapter applied) in ``dtype`` on ``device``, in eval mode; weights that would be
+        initialised at random are refused."""
+        import torch
+
+        where = self.adapter.base if self.adapter else self.model_id
+        kwargs = self.base_kwargs() | self.weights if self.adapter else self.kwargs(True)
+        if self.adapter and self.adapter.num_labels():
+            kwargs["num_labels"] = self.adapter.num_labels()
         try:
-            model, info = AutoModelForSequenceClassification.from_pretrained(
-                self.model_id,
-                dtype=getattr(torch, dtype),
-                output_loading_info=True,
-                **self.kwargs(True),
+            model, info = auto_class.from_pretrained(
+                where, dtype=getattr(torch, dtype), output_loading_info=True, **kwargs
             )
         except Exception as exc:
-            raise hub.hub_error(self.model_id, exc) from exc
+            raise hub.hub_error(where, exc) from exc
+        if self.adapter is not None:
+            model = self.adapter.apply(model, sorted(info.get("missing_keys") or []))
+            info = {}
         refuse_new_weights(self.model_id, model, info)
         placed = "device_map" in self.weights  # accelerate placed it already
         return (model if placed else model.to(device)).eval()
+
+    def base_kwargs(self) -> dict[str, Any]:
+        """``from_pretrained`` keywords for a PEFT adapter's base model (its resolved commit)."""
+        assert self.adapter is not None
+        base = self.provenance.get("base") or {}
+        return hub.pretrained_kwargs(self.adapter.base, base.get("revision"), **self.safety)
 
     def tokenizer_identity(self) -> dict[str, Any]:
         """``tokenizer=``'s files by content (local) or its id (hub); nothing by default."""

@@ -1,0 +1,123 @@
+"""Reward-model head layouts that ``AutoModelForSequenceClassification`` does not load, each
+recognised from the checkpoint's config and state-dict keys (never from its name).
+
+Built in, tried in this order:
+
+- ``scoring_method`` (InternLM2-reward style): ``auto_map`` maps ``AutoModel`` to remote code
+  whose model has a ``get_scores(tokenizer, conversations)`` method; rewards are what it
+  returns for each request's conversation;
+- ``output_object`` (ArmoRM style): a remote-code classifier (``auto_map`` maps
+  ``AutoModelForSequenceClassification``) with a ``regression_layer`` whose output object
+  holds ``score`` and per-objective ``rewards``; the score is the reward, the objectives are
+  its attributes;
+- ``value_head`` (Starling / UltraRM style): a causal-LM backbone and a linear ``v_head`` or
+  ``regression_head`` on the last hidden state, read at the last real token.
+
+Remote code runs only with ``--trust-remote-code``. A package adds a layout through the
+``rmeval.head_layouts`` entry-point group (a :class:`HeadLayout`, tried before the built-ins)
+or by calling :func:`register`; :func:`rmeval.harness.adapters.head_loaders.find` picks the
+layout of a checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rmeval.harness.adapters import hub
+from rmeval.harness.errors import RmevalError
+
+if TYPE_CHECKING:
+    from rmeval.harness.adapters.pretrained import Checkpoint
+
+
+@dataclass(frozen=True)
+class Files:
+    """What a layout is recognised from: ``config.json`` and the weights' key shapes."""
+
+    config: dict[str, Any]
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    """Shape of every weight in the checkpoint's safetensors files, by key."""
+
+    def auto_map(self, auto_class: str) -> str | None:
+        """The remote class ``config.json``'s ``auto_map`` gives for ``auto_class``."""
+        value = (self.config.get("auto_map") or {}).get(auto_class)
+        return value[0] if isinstance(value, list) else value
+
+
+Loader = Callable[["Checkpoint", str, str], Any]
+"""Loads the model as ``(checkpoint, dtype, device)``: a module whose call on padded
+inputs returns an object with ``logits`` [batch, labels]."""
+
+
+@dataclass(frozen=True)
+class HeadLayout:
+    """One recognised layout: how to spot it and how to load it."""
+
+    name: str
+    detect: Callable[[Files], bool]
+    load: Loader
+    labels: Callable[[Files, Any], list[str]] | None = None
+    """Label names from (files, config); None: the config's own (``id2label``)."""
+    reduce: str | None = None
+    """The label that is the reward when ``reduce=`` is not given (None: ``reduce``'s default)."""
+    conversations: bool = False
+    """The model scores chat conversations itself (inputs carry ``conversations``)."""
+
+
+_REGISTERED: list[HeadLayout] = []
+
+
+def register(layout: HeadLayout) -> HeadLayout:
+    """Add ``layout`` (tried before those registered earlier and the built-ins)."""
+    _REGISTERED.insert(0, layout)
+    return layout
+
+
+def registered() -> list[HeadLayout]:
+    """Layouts added by :func:`register` and the ``rmeval.head_layouts`` entry points, in the
+    order they are tried (before the built-ins)."""
+    return [*_REGISTERED, *_entry_point_layouts()]
+
+
+@cache
+def _entry_point_layouts() -> tuple[HeadLayout, ...]:
+    from importlib.metadata import entry_points
+
+    found = []
+    for ep in entry_points(group="rmeval.head_layouts"):
+        try:
+            layout = ep.load()
+        except Exception as exc:
+            raise RmevalError(f"head layout plugin '{ep.name}' failed to import: {exc}") from exc
+        if not isinstance(layout, HeadLayout):
+            raise RmevalError(f"head layout plugin '{ep.name}' is not a HeadLayout.")
+        found.append(layout)
+    return tuple(found)
+
+
+def files_of(checkpoint: Checkpoint) -> Files | None:
+    """The config and weight shapes of a local checkpoint folder (None for a hub id, whose
+    files are not read before loading)."""
+    if not checkpoint.model_id or not hub.is_local(checkpoint.model_id):
+        return None
+    folder = Path(checkpoint.model_id).expanduser() / (checkpoint.subfolder or "")
+    config_path = folder / "config.json"
+    if not config_path.is_file():
+        return None
+    return Files(json.loads(config_path.read_text(encoding="utf-8")), weight_shapes(folder))
+
+
+def weight_shapes(folder: Path) -> dict[str, tuple[int, ...]]:
+    """Key -> shape of every tensor in the folder's safetensors files (headers only)."""
+    from safetensors import safe_open
+
+    shapes: dict[str, tuple[int, ...]] = {}
+    for path in sorted(folder.glob("*.safetensors")):
+        with safe_open(str(path), "pt") as f:
+            shapes |= {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    return shapes
