@@ -16,9 +16,9 @@ from typing import Any, ClassVar
 from rmeval.harness.data import DatasetInfo, is_local_data, load_rows
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.metrics import best_of_n_credit, pairwise_credit
-from rmeval.harness.records import Example, ExampleResult, Score
+from rmeval.harness.records import Aggregate, Example, ExampleResult, Score
 from rmeval.harness.task import Task
-from rmeval.tasks import preference_formats
+from rmeval.tasks import attribute_table, preference_formats
 from rmeval.tasks.preference_formats import PROBLEM
 from rmeval.tasks.validation import collect_rows, prompt_problem, split_prompt, text_problem
 
@@ -173,6 +173,7 @@ class PairwiseTask(PreferenceFileTask):
         outcomes = [pairwise_credit(chosen, r, self.ties) for r in rejected]  # type: ignore[arg-type]
         invalid = any(o[2] for o in outcomes)
         credit = None if invalid else sum(o[0] for o in outcomes) / len(outcomes)  # type: ignore[misc]
+        by_attribute = attribute_table.attribute_credit(scores, self.ties)
         return ExampleResult(
             example.id,
             example.subset,
@@ -180,7 +181,17 @@ class PairwiseTask(PreferenceFileTask):
             credit,
             tie=any(o[1] for o in outcomes),
             invalid=invalid,
+            extra={attribute_table.KEY: by_attribute} if by_attribute else {},
         )
+
+    def aggregate(self, results: Sequence[ExampleResult], seed: int = 0) -> Aggregate:
+        """Mean credit (see :meth:`Task.aggregate`), plus ``tables.by_attribute`` for a
+        multi-attribute reward model."""
+        agg = super().aggregate(results, seed)
+        table = attribute_table.by_attribute(results, seed)
+        if table:
+            agg.tables["by_attribute"] = table
+        return agg
 
 
 class BestOfNTask(PreferenceFileTask):

@@ -147,3 +147,50 @@ def test_scoring_method_layout_uses_the_models_own_method(intern_rm):
             hidden = ref.model(torch.tensor([ids])).last_hidden_state
         want.append(ref.v_head(hidden[0, -1]).item())
     assert got == pytest.approx(want, abs=1e-5)
+
+
+def test_attribute_credit_by_hand():
+    from rmeval.harness.records import Score
+    from rmeval.tasks.attribute_table import attribute_credit
+
+    chosen = Score(1.0, 3, False, {"help": 2.0, "safe": 0.0})
+    rejected = [
+        Score(0.5, 3, False, {"help": 1.0, "safe": 1.0}),
+        Score(0.2, 3, False, {"help": 3.0, "safe": 0.0}),
+    ]
+    # help: beats the first (1), loses to the second (0) -> 0.5; safe: loses, ties -> 0 strict
+    assert attribute_credit([chosen, *rejected], "strict") == {"help": 0.5, "safe": 0.0}
+    assert attribute_credit([chosen, *rejected], "half") == {"help": 0.5, "safe": 0.25}
+    assert attribute_credit([chosen, Score(0.1, 3, False)], "strict") is None
+
+
+def test_pairwise_run_reports_by_attribute(armo_rm, tmp_path):
+    import json
+
+    from rmeval.harness.runner import RunOptions, run
+
+    data = tmp_path / "prefs.jsonl"
+    rows = [
+        {"id": str(i), "prompt": r.prompt, "chosen": r.response, "rejected": "no"}
+        for i, r in enumerate(REQUESTS[:2])
+    ]
+    data.write_text("\n".join(json.dumps(r) for r in rows))
+    opts = RunOptions(
+        models=[f"hf:{armo_rm}"],
+        tasks=["pairwise"],
+        data={"pairwise": str(data)},
+        model_args={"trust_remote_code": True, "device": "cpu"},
+        output_dir=str(tmp_path / "results"),
+        cache_dir=str(tmp_path / "cache"),
+        progress=False,
+    )
+    (result,) = run(opts)
+    table = result.tables["by_attribute"]
+    assert set(table) == {"score", "helpfulness", "correctness", "verbosity"}
+    lines = [
+        json.loads(x) for x in result.path.with_suffix(".samples.jsonl").read_text().splitlines()
+    ]
+    for name, row in table.items():
+        credits = [line["attribute_credit"][name] for line in lines]
+        assert row["accuracy"] == pytest.approx(sum(credits) / len(credits)) and row["n"] == 2
+    assert table["score"]["accuracy"] == result.main_value

@@ -89,7 +89,7 @@ class Adapter:
             weights = torch.load(self.folder / "adapter_model.bin", weights_only=True)
             return {k[len(_PREFIX) :]: v.shape for k, v in weights.items() if _is_own(k)}
         with safe_open(str(path), "pt") as f:
-            return {k[len(_PREFIX) :]: f.get_slice(k).get_shape() for k in f.keys() if _is_own(k)}
+            return {k[len(_PREFIX) :]: f.get_slice(k).get_shape() for k in f.keys() if _is_own(k)}  # noqa: SIM118
 
     def num_labels(self) -> int | None:
         """Rows of the saved score head (None when the adapter saves none)."""
@@ -119,4 +119,4 @@ class Adapter:
 
 def _is_own(key: str) -> bool:
     """A key of a base weight the adapter saves a full copy of (not a LoRA factor)."""
-    return key.startswith(_PREFIX) and ".lora_" not in key and "lora_" not in key.split(".")[-2]
+    return key.startswith(_PREFIX) and ".lora_" not in key
