@@ -114,19 +114,15 @@ def _merged(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_options(args: argparse.Namespace, *, cache_only: bool) -> Any:
     """RunOptions from flags and ``--config``."""
-    from rmeval.harness.adapters.base import parse_model_args
     from rmeval.harness.runner import RunOptions, parse_assignments
 
     cfg = _merged(args)
-    models = [m for item in as_list(cfg.get("model")) for m in as_list(item)]
+    models, per_model, model_args = sweep_models(cfg)
     tasks = as_list(cfg.get("tasks"))
     if not models:
         raise RmevalError("--model is required, e.g. --model hf:./my-rm (or --model embed).")
     if not tasks:
         raise RmevalError("--tasks is required, e.g. --tasks core (see `rmeval ls`).")
-    model_args: dict[str, Any] = {}
-    for item in as_assignments(cfg.get("model_args")):
-        model_args |= parse_model_args(item)
     for flag in ("dtype", "max_length", "device", "trust_remote_code", "allow_unsafe_weights"):
         if cfg.get(flag) is not None:
             model_args.setdefault(flag, cfg[flag])
@@ -144,10 +140,33 @@ def run_options(args: argparse.Namespace, *, cache_only: bool) -> Any:
         limit=cfg.get("limit"),
         batch_tokens=None if cfg.get("batch_tokens") in (None, "auto") else cfg["batch_tokens"],
         seed=cfg.get("seed", 0),
-        progress=not cfg.get("no_progress") and sys.stderr.isatty(),
+        progress=False if cfg.get("no_progress") else (True if sys.stderr.isatty() else "log"),
         cache_only=cache_only,
         name=cfg.get("name"),
+        per_model_args=per_model,
     )
+
+
+def sweep_models(cfg: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]] | None, dict]:
+    """Model specs, each model's own arguments (or None) and the arguments for all, from
+    ``--model``/``--model-args`` (repeated flags pair in order) or the config's model list."""
+    from rmeval.harness.sweep import pair_model_args, split_models
+
+    raw = cfg.get("model")
+    items = [raw] if isinstance(raw, str) else list(raw or [])
+    models, own = split_models(
+        [m for i in items for m in (as_list(i) if isinstance(i, str) else [i])]
+    )
+    given = cfg.get("model_args")
+    shared, paired = pair_model_args(
+        models if isinstance(given, list) else models[:1], as_assignments(given)
+    )
+    if own is not None and paired is not None:
+        raise RmevalError(
+            "models carry their own args in the config and --model-args is repeated per model; "
+            "give each model's arguments in one place."
+        )
+    return models, own or paired, shared
 
 
 def _task_args(items: Sequence[str]) -> dict[str, Any]:

@@ -46,6 +46,24 @@ def _names(value: Any) -> str | list[str]:
     raise ValueError("use a name, a comma-separated string or a list of names")
 
 
+def _models(value: Any) -> str | list[Any]:
+    """Model specs, or a list whose items are specs or ``{spec: ..., args: {...}}``."""
+    if not isinstance(value, list) or all(isinstance(v, str) for v in value):
+        return _names(value)
+    for item in value:
+        if isinstance(item, dict):
+            if set(item) - {"spec", "model", "args", "model_args"} or not isinstance(
+                item.get("spec", item.get("model")), str
+            ):
+                raise ValueError(
+                    "give each model as a spec or as {spec: TYPE:ID, args: {key: value}}"
+                )
+            _assignments(item.get("args", item.get("model_args")) or {})
+        elif not isinstance(item, str):
+            raise ValueError("give each model as a spec or as {spec: TYPE:ID, args: {...}}")
+    return value
+
+
 def _assignments(value: Any) -> str | list[str] | dict[str, Any]:
     scalar = (str, int, float, bool, type(None))
     if isinstance(value, str) or (
@@ -91,7 +109,7 @@ def _ties(value: Any) -> str:
 
 
 CHECKS: dict[str, Callable[[Any], Any]] = {
-    "model": _names,
+    "model": _models,
     "model_args": _assignments,
     "name": _text,
     "tasks": _names,

@@ -34,6 +34,7 @@ from rmeval.harness.results import (
     write,
 )
 from rmeval.harness.scoring import ScoringStats, score_requests, unique_requests
+from rmeval.harness.sweep import SweepReport
 from rmeval.harness.task import RunContext, Task
 
 log = logging.getLogger(__name__)
@@ -54,11 +55,14 @@ class RunOptions:
     limit: int | None = None
     batch_tokens: int | None = None
     seed: int = 0
-    progress: bool = True
+    progress: bool | str = True
+    """A progress bar (True), periodic log lines on stderr (``log``: no terminal) or none."""
     cache_only: bool = False
     """True for ``rmeval score``: never load a model; missing scores are an error."""
     name: str | None = None
     """Result folder name for a single model (default: the spec, plus a hash of its args)."""
+    per_model_args: list[dict[str, Any]] | None = None
+    """Each model's own ``--model-args`` (in ``models`` order), over ``model_args``."""
 
 
 def run_label(model: RewardModel) -> str:
@@ -184,7 +188,7 @@ def evaluate_model(
     written = []
     for task in tasks:
         t0 = time.perf_counter()
-        ctx = RunContext(scores=scores, model=model, cache=cache, seed=opts.seed)
+        ctx = RunContext(scores, model, cache, opts.seed, opts.progress)
         samples = task.run(ctx)
         aggregate = task.aggregate(samples, seed=opts.seed)
         timing = shares.timing(task, len(samples), time.perf_counter() - t0)
@@ -335,22 +339,50 @@ def run(opts: RunOptions, sharding: SingleProcess | None = None) -> list[Result]
     ``sharding`` spreads the scoring over processes (default: data-parallel ranks under a
     launcher, else this process alone); only the process that writes results returns any."""
     tasks = prepared_tasks(opts)
+    report = SweepReport()
     with sharding or default_sharding(opts) as shard:
         cache = shard.open_cache(opts.cache_dir)
         try:
             written: list[Result] = []
-            for spec in opts.models:
-                with remembered_hashes(cache):  # a second run does not re-read the weights
-                    others = [o for o in opts.models if o != spec]
-                    model = build_model(spec, shard.model_args(opts.model_args), others)
-                checked_result_dir(model, tasks, opts)  # on every rank, before any scoring
-                scored = shard.score(model, tasks, cache, opts)
+            for model in build_models(opts, shard, cache):  # all checked before any runs
+                runnable = [t for t in tasks if not _skipped(model, t, report)]
+                if not runnable:
+                    continue
+                checked_result_dir(model, runnable, opts)  # on every rank, before any scoring
+                scored = shard.score(model, runnable, cache, opts)
                 if shard.writes_results:
-                    written.extend(evaluate_model(model, tasks, cache, opts, scored))
+                    results = evaluate_model(model, runnable, cache, opts, scored)
+                    report.done(results)
+                    written.extend(results)
                 shard.barrier()
+            if shard.writes_results and (len(opts.models) > 1 or report.skipped):
+                report.finish(opts.output_dir)
             return written
         finally:
             cache.close()
+
+
+def _skipped(model: RewardModel, task: Task, report: SweepReport) -> bool:
+    """Whether (model, task) cannot run: recorded in ``report`` and skipped."""
+    reason = task.incompatible(model)
+    if reason is not None:
+        report.skip(model, task, reason)
+    return reason is not None
+
+
+def build_models(opts: RunOptions, shard: Any, cache: ScoreCache) -> list[RewardModel]:
+    """Every model of the run (each with its own ``per_model_args``), built before the first
+    one runs, so a bad path or argument of a later model fails at once."""
+    models = []
+    for i, spec in enumerate(opts.models):
+        own = opts.per_model_args[i] if opts.per_model_args else {}
+        cls = model_class(_parse_spec(spec)[0])
+        if any(not _takes(cls, k, own) for k in own):
+            cls.check_arguments(own)  # a model's own argument it does not take: did-you-mean
+        with remembered_hashes(cache):  # a second run does not re-read the weights
+            others = [o for o in opts.models if o != spec]
+            models.append(build_model(spec, shard.model_args(opts.model_args | own), others))
+    return models
 
 
 def prepared_tasks(opts: RunOptions) -> list[Task]:

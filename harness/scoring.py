@@ -167,6 +167,18 @@ def _forward(model: RewardModel, batch: list[Encoded], inputs: Any) -> list[Scor
     )
 
 
+def header_line(model: RewardModel, budget: int, n_texts: int) -> str:
+    """One line before a model scores: texts, device, dtype, token budget, packing."""
+    execution = model.execution()
+    packing = execution.get("packing")
+    pack = "n/a" if packing is None else ("on" if packing else "off")
+    return (
+        f"scoring {model.spec}: {n_texts:,} texts, device {execution.get('device') or 'n/a'}, "
+        f"dtype {model.describe().get('dtype') or 'n/a'}, token budget {budget:,}, "
+        f"packing {pack}"
+    )
+
+
 def score_requests(
     model: RewardModel,
     requests: Sequence[ScoreRequest],
@@ -203,7 +215,9 @@ def score_requests(
     missing = -(-(len(reqs) - len(found)) // world)  # this rank's share, before planning
     bar = Progress(missing, f"scoring {model.spec}", progress, examples_per_text)
     try:
-        for idx, batch, inputs in prefetched(model, todo):
+        for n, (idx, batch, inputs) in enumerate(prefetched(model, todo)):
+            if n == 0:  # the plan is made: packing is decided
+                log.info(header_line(model, budget, len(reqs) - len(found)))
             scores = _forward(model, batch, inputs)
             if len(scores) != len(batch):
                 raise RmevalError(

@@ -27,6 +27,8 @@ class RunContext:
     cache: Any = None
     """The score cache (for tasks that cache other model outputs, e.g. features)."""
     seed: int = 0
+    progress: bool | str = False
+    """How long steps show progress: a bar (True), log lines (``log``) or not at all."""
 
 
 class Task(ABC):
@@ -47,6 +49,9 @@ class Task(ABC):
     needs_scores: ClassVar[bool] = True
     """False for tasks that use another model capability only (e.g. hidden states)."""
     allow_empty_responses: ClassVar[bool] = False
+    score_kinds: ClassVar[tuple[str, ...]] = ("reward", "probability")
+    """The ``RewardModel.score_kind`` values whose scores this task can read (a task whose
+    formula needs unbounded scalar rewards declares ``("reward",)``)."""
     samples_view: ClassVar[dict[str, Any] | None] = None
     """How readers rank this task's sample lines as mistakes (the leaderboard's hardest
     examples), written into the result's ``task`` block: ``{"wrong": "credit<1" | "credit>0" |
@@ -97,6 +102,22 @@ class Task(ABC):
             rows, self.dataset = self.load_rows()
             self._examples = self.build_examples(rows)
         return self._examples
+
+    def incompatible(self, model: RewardModel) -> str | None:
+        """Why this task cannot run on ``model`` (None when it can): a task that needs
+        hidden states on a model without them, or scores of a kind the task cannot read.
+        A sweep skips such a pair and reports it."""
+        from rmeval.harness.adapters.base import RewardModel
+
+        if not self.needs_scores and type(model).hidden_states is RewardModel.hidden_states:
+            return f"model type '{model.type_name}' has no hidden states (probe tasks need one)"
+        kind = getattr(model, "score_kind", "reward")
+        if self.needs_scores and kind not in self.score_kinds:
+            return (
+                f"it needs {' or '.join(self.score_kinds)} scores and model type "
+                f"'{model.type_name}' gives {kind} scores"
+            )
+        return None
 
     # -- scoring ----------------------------------------------------------------------
     def requests(self, example: Example) -> list[ScoreRequest]:

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 from rmeval.harness.errors import RmevalError
+from rmeval.harness.progress import Progress
 from rmeval.harness.records import ScoreRequest
 
 FEATURES_VERSION = "v1"
@@ -100,7 +101,11 @@ def namespace(fingerprint: str, layer: int) -> str:
 
 
 def extract(
-    model: Any, requests: Sequence[ScoreRequest], layers: Sequence[int], cache: Any = None
+    model: Any,
+    requests: Sequence[ScoreRequest],
+    layers: Sequence[int],
+    cache: Any = None,
+    progress: bool | str = False,
 ) -> dict[int, np.ndarray]:
     """Features ``{layer: [len(requests), dim] float32}`` in the order of ``requests``.
 
@@ -120,14 +125,19 @@ def extract(
                     found[layer][r.key] = decode_vector(text)
     missing = [r for r in unique if any(r.key not in found[layer] for layer in layers)]
     missing.sort(key=lambda r: (len(r.prompt) + len(r.response), r.key))
-    for start in range(0, len(missing), CHUNK):
-        chunk = missing[start : start + CHUNK]
-        fresh = _adapter_features(model, chunk, layers)
-        for layer in layers:
-            for r, vec in zip(chunk, fresh[layer]):
-                found[layer][r.key] = vec
-                if cache is not None:
-                    cache.put_blob(namespace(fingerprint, layer), r.key, encode_vector(vec))
+    bar = Progress(len(missing), f"features {model.spec}", progress if missing else False)
+    try:
+        for start in range(0, len(missing), CHUNK):
+            chunk = missing[start : start + CHUNK]
+            fresh = _adapter_features(model, chunk, layers)
+            for layer in layers:
+                for r, vec in zip(chunk, fresh[layer]):
+                    found[layer][r.key] = vec
+                    if cache is not None:
+                        cache.put_blob(namespace(fingerprint, layer), r.key, encode_vector(vec))
+            bar.update(len(chunk))
+    finally:
+        bar.close()
     return {
         layer: np.stack([found[layer][r.key] for r in requests])
         if requests

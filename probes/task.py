@@ -33,6 +33,7 @@ from rmeval.harness.data import DatasetInfo, rows_sha256
 from rmeval.harness.errors import DataError, RmevalError
 from rmeval.harness.metrics import by_subset_means, count_outcomes
 from rmeval.harness.paired_stats import ItemScorer
+from rmeval.harness.progress import Progress
 from rmeval.harness.records import Aggregate, Example, ExampleResult, MetricValue, ScoreRequest
 from rmeval.harness.task import RunContext, Task
 from rmeval.probes import builtin
@@ -132,15 +133,18 @@ class ProbeTask(Task):
         test, train = self.examples(), self.train_examples()
         layers = resolve_layers(ctx.model, self.layers)
         reqs = [ScoreRequest(ex.prompt, ex.candidates[0]) for ex in train + test]
-        feats = extract(ctx.model, reqs, layers, ctx.cache)
+        feats = extract(ctx.model, reqs, layers, ctx.cache, ctx.progress)
         truncated = truncated_keys(ctx.model, reqs[len(train) :])
         idx = self._indices(train, test)
         curve: dict[str, dict[str, float | None]] = defaultdict(dict)
         probes: dict[str, Probe] = {}
         results: list[ExampleResult] = []
+        n_fits = len(layers) * len(self.dimensions())
+        bar = Progress(n_fits, f"fitting {self.name} probes", ctx.progress, unit="probe")
         for layer in layers:
             x = feats[layer]
             for dim in self.dimensions():
+                bar.update(1)
                 tr, te = idx[dim]
                 y_tr = [train[i].meta["label"] for i in tr]
                 y_te = [test[i].meta["label"] for i in te]
@@ -158,6 +162,7 @@ class ProbeTask(Task):
                     for r in samples:  # lets ``scorer`` recompute macro-F1 from the samples
                         r.extra["classes"] = probe.classes
                     results.extend(samples)
+        bar.close()
         self._tables = {"layers": dict(curve)} if len(layers) > 1 else {}
         if self.confidence:
             self._tables["confidence"] = self._confidence(ctx, probes, layers[-1])

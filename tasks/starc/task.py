@@ -64,6 +64,7 @@ class StarcTask(PreferenceTask):
     default_data = None
     default_split = "test"
     min_rejected = 1
+    score_kinds = ("reward",)  # a distance between reward functions, not between P(YES)s
     # credit is the prompt's share of the distance, not a 0/1 verdict: "wrong" reads the scores
     samples_view = {
         "wrong": "margin>=0",
