@@ -101,15 +101,61 @@ def _entry_point_layouts() -> tuple[HeadLayout, ...]:
 
 
 def files_of(checkpoint: Checkpoint) -> Files | None:
-    """The config and weight shapes of a local checkpoint folder (None for a hub id, whose
-    files are not read before loading)."""
-    if not checkpoint.model_id or not hub.is_local(checkpoint.model_id):
+    """The config and weight shapes of a checkpoint whose ``config.json`` does not name a
+    plain sequence classifier (None for such a classifier, or where no config is found)."""
+    config = _config_json(checkpoint)
+    if config is None or _plain_classifier(config):
         return None
-    folder = Path(checkpoint.model_id).expanduser() / (checkpoint.subfolder or "")
-    config_path = folder / "config.json"
-    if not config_path.is_file():
+    folder = local_folder(checkpoint)
+    return None if folder is None else Files(config, weight_shapes(folder))
+
+
+def _plain_classifier(config: dict[str, Any]) -> bool:
+    """``config.json`` names a transformers ``*ForSequenceClassification`` and no remote code."""
+    names = config.get("architectures") or []
+    return not config.get("auto_map") and any(
+        str(n).endswith("ForSequenceClassification") for n in names
+    )
+
+
+def _config_json(checkpoint: Checkpoint) -> dict[str, Any] | None:
+    if not checkpoint.model_id:
         return None
-    return Files(json.loads(config_path.read_text(encoding="utf-8")), weight_shapes(folder))
+    if hub.is_local(checkpoint.model_id):
+        path = Path(checkpoint.model_id).expanduser() / (checkpoint.subfolder or "") / "config.json"
+    else:
+        try:
+            from huggingface_hub import hf_hub_download
+
+            path = Path(
+                hf_hub_download(
+                    checkpoint.model_id,
+                    "config.json",
+                    subfolder=checkpoint.subfolder,
+                    revision=checkpoint.revision,
+                )
+            )
+        except Exception:  # not on the hub or not cached offline: from_pretrained says so
+            return None
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def local_folder(checkpoint: Checkpoint) -> Path | None:
+    """The folder holding the checkpoint's files: the local folder, or the hub snapshot (its
+    config, code and safetensors weights fetched at the resolved commit)."""
+    if hub.is_local(checkpoint.model_id):
+        return Path(checkpoint.model_id).expanduser() / (checkpoint.subfolder or "")
+    try:
+        from huggingface_hub import snapshot_download
+
+        root = snapshot_download(
+            checkpoint.model_id,
+            revision=checkpoint.revision,
+            allow_patterns=["*.json", "*.py", "*.safetensors"],
+        )
+    except Exception:
+        return None
+    return Path(root) / (checkpoint.subfolder or "")
 
 
 def weight_shapes(folder: Path) -> dict[str, tuple[int, ...]]:

@@ -5,14 +5,17 @@ object with ``logits`` [batch, labels] (and ``hidden_states`` where the model ha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from rmeval.harness.adapters import head_layouts
+from rmeval.harness.adapters.base import Encoded
 from rmeval.harness.adapters.head_layouts import Files, HeadLayout
 from rmeval.harness.errors import RmevalError
+from rmeval.harness.records import ScoreRequest
 
 if TYPE_CHECKING:
     from rmeval.harness.adapters.pretrained import Checkpoint
@@ -33,13 +36,25 @@ def find(checkpoint: Checkpoint) -> HeadLayout | None:
     return next((layout for layout in tried if layout.detect(files)), None)
 
 
-def labels(checkpoint: Checkpoint, config: Any) -> list[str] | None:
+def layout_labels(checkpoint: Checkpoint, config: Any) -> list[str] | None:
     """Label names of ``checkpoint``'s layout, or None when the config's own apply."""
     layout = find(checkpoint)
     files = head_layouts.files_of(checkpoint)
     if layout is None or layout.labels is None or files is None:
         return None
     return layout.labels(files, config)
+
+
+def reduce_of(checkpoint: Checkpoint, given: str) -> str:
+    """``reduce=`` when given, else the layout's reward label, else ``mean``."""
+    layout = checkpoint.layout
+    return given or (layout.reduce if layout else None) or "mean"
+
+
+def add_messages(encoded: Sequence[Encoded], requests: Sequence[ScoreRequest]) -> None:
+    """Give each encoded request its conversation (for a model that scores them itself)."""
+    for e, r in zip(encoded, requests):
+        e.payload["messages"] = r.messages()
 
 
 def value_head_name(files: Files) -> str | None:
@@ -52,7 +67,10 @@ def value_head_name(files: Files) -> str | None:
 
 
 def _folder(checkpoint: Checkpoint) -> Path:
-    return Path(checkpoint.model_id).expanduser() / (checkpoint.subfolder or "")
+    folder = head_layouts.local_folder(checkpoint)
+    if folder is None:
+        raise RmevalError(f"{checkpoint.model_id}: could not fetch its weight files.")
+    return folder
 
 
 # -- value_head: a causal-LM backbone and a linear head (Starling / UltraRM) -----------------
@@ -194,7 +212,12 @@ def _classes() -> dict[str, type]:
             super().__init__()
             self.model, self.config, self.tokenizer = model, model.config, tokenizer
 
-        def forward(self, conversations: list[list[dict[str, str]]], **_: Any) -> Any:
+        def forward(self, conversations: list[Any] | None = None, **kw: Any) -> Any:
+            if conversations is None or kw.get("output_hidden_states"):
+                raise RmevalError(
+                    f"{type(self.model).__name__} scores through its own get_scores method and "
+                    f"gives no hidden states (probe tasks need them)."
+                )
             values = self.model.get_scores(self.tokenizer, conversations)
             values = [values] if isinstance(values, float) else list(values)
             return SimpleNamespace(logits=torch.tensor(values, dtype=torch.float32).reshape(-1, 1))

@@ -19,15 +19,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
-from rmeval.harness.adapters import (
-    head_loaders,
-    hf_batches,
-    hf_head,
-    hf_text,
-    hub,
-    packing,
-    pretrained,
-)
+from rmeval.harness.adapters import hf_batches, hf_head, hf_text, hub, packing, pretrained
 from rmeval.harness.adapters.base import (
     Arg,
     Encoded,
@@ -38,6 +30,7 @@ from rmeval.harness.adapters.base import (
     parse_int,
     parse_text,
 )
+from rmeval.harness.adapters.head_loaders import add_messages, layout_labels, reduce_of
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.records import Score, ScoreRequest
 
@@ -66,11 +59,7 @@ class HFRewardModel(RewardModel):
             "which end a long text loses", default="left", parse=parse_choice("left", "right")
         ),
         "reduce": Arg("multi-label heads: mean, sum, first, max, min or a label", default="mean"),
-        "base": Arg(
-            "a PEFT adapter's base model (default: its adapter_config.json's)",
-            by_content=True,
-            parse=parse_text,
-        ),
+        "base": Arg("a PEFT adapter's base model", by_content=True, parse=parse_text),
         "merge": Arg("merge a PEFT adapter into its base weights", default=False, parse=parse_bool),
         "tokenizer": Arg(
             "tokenizer folder or hub id (default: the model's)", by_content=True, parse=parse_text
@@ -187,20 +176,12 @@ class HFRewardModel(RewardModel):
     @cached_property
     def labels(self) -> list[str]:
         """The head's label names, one score each (a head layout's own, else the config's)."""
-        return head_loaders.labels(self.checkpoint, self.config) or hf_head.labels(self.config)
+        return layout_labels(self.checkpoint, self.config) or hf_head.labels(self.config)
 
     @cached_property
     def reduce(self) -> str:
         """``reduce=``, else the head layout's reward label, else ``mean``."""
-        layout = self.checkpoint.layout
-        given = self.args.get("reduce")
-        return str(given or (layout.reduce if layout else None) or self.argument("reduce"))
-
-    @cached_property
-    def _conversations(self) -> bool:
-        """Whether the model scores conversations itself (a ``scoring_method`` layout)."""
-        layout = self.checkpoint.layout
-        return bool(layout and layout.conversations)
+        return reduce_of(self.checkpoint, self.args.get("reduce") or "")
 
     def fingerprint_fields(self) -> dict[str, Any]:
         template = getattr(self.tokenizer, "chat_template", None)
@@ -237,9 +218,8 @@ class HFRewardModel(RewardModel):
     def encode(self, requests: Sequence[ScoreRequest]) -> list[Encoded]:
         ids = hf_text.token_ids(self.tokenizer, self.text_format, requests)
         out = [hf_text.truncate(x, self.max_length, self.truncation_side) for x in ids]
-        if self._conversations:
-            for e, r in zip(out, requests):
-                e.payload["messages"] = r.messages()
+        if self.checkpoint.layout and self.checkpoint.layout.conversations:
+            add_messages(out, requests)
         if self.share_prompts and self._packing:
             packing.mark_shared_prefixes([r.prompt_text for r in requests], out)
         return out
@@ -278,8 +258,6 @@ class HFRewardModel(RewardModel):
 
         if self._packing:
             return packing.collate(batch, self.device, getattr(torch, self.dtype))
-        if self._conversations:
-            return self._pad(batch) | {"conversations": [e.payload["messages"] for e in batch]}
         return self._pad(batch)
 
     def _pad(self, batch: Sequence[Encoded]) -> dict[str, Any]:
@@ -310,11 +288,6 @@ class HFRewardModel(RewardModel):
     ) -> dict[int, Any]:
         """Features at the token the reward is read from: last real token (decoders) or the
         first token (encoders' own [CLS] pooling), for each requested layer (-1 = final)."""
-        if self._conversations:
-            raise RmevalError(
-                f"{self.model_id}: scored through its own get_scores method, it gives no hidden "
-                f"states for probes."
-            )
         encoded = self.encode(requests)
         batches = (self._pad(encoded[s : s + 16]) for s in range(0, len(encoded), 16))
         layers = list(layers) if layers is not None else [-1]

@@ -86,6 +86,8 @@ class Padding:
         tensors = {k: torch.tensor(v, device=device) for k, v in cols.items()}
         if self.positions:
             tensors["position_ids"] = (tensors["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+        if "messages" in batch[0].payload:  # a model that scores conversations itself
+            tensors["conversations"] = [e.payload["messages"] for e in batch]
         return tensors
 
 

@@ -9,6 +9,7 @@ names another; the fingerprint holds the adapter's file hashes and the base's pr
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,19 @@ def is_adapter(where: str) -> bool:
         and (folder / ADAPTER_CONFIG).is_file()
         and not (folder / "config.json").is_file()
     )
+
+
+def locate(
+    where: str, revision: str | None, option: Callable[[str], Any], safety: dict[str, bool]
+) -> tuple[Adapter | None, dict[str, Any]]:
+    """The adapter at ``where`` (None for a full checkpoint) and the fingerprint's provenance
+    (an adapter's: its files plus its base's, at ``revision`` or the adapter config's)."""
+    if not is_adapter(where):
+        return None, hub.provenance(where, revision, **safety)
+    merge = bool(option("merge"))
+    adapter = Adapter.of(where, option("base"), merge, safety["allow_unsafe_weights"])
+    base_revision = revision or adapter.config.get("revision")
+    return adapter, adapter.provenance(hub.provenance(adapter.base, base_revision, **safety))
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,20 @@ class Adapter:
             "revision": None,
             "base": base,
         }
+
+    def config_kwargs(self, base_kwargs: dict[str, Any]) -> dict[str, Any]:
+        """``AutoConfig.from_pretrained`` keywords of the base, ``num_labels`` from the head."""
+        kwargs = {k: v for k, v in base_kwargs.items() if k != "use_safetensors"}
+        n = self.num_labels()
+        return kwargs | ({"num_labels": n} if n else {})
+
+    def tokenizer_source(
+        self, own_kwargs: dict[str, Any], base_kwargs: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        """Where the tokenizer loads from: the adapter folder when it holds one, else the base."""
+        own = (self.folder / "tokenizer_config.json").is_file()
+        where, kwargs = (str(self.folder), own_kwargs) if own else (self.base, base_kwargs)
+        return where, {k: v for k, v in kwargs.items() if k != "use_safetensors"}
 
     def head_keys(self) -> dict[str, Any]:
         """Shapes of the adapter's own copies of base weights (``modules_to_save``), by the

@@ -57,15 +57,7 @@ class Checkpoint:
         weights_at = model_id
         if subfolder and hub.is_local(model_id):
             weights_at = str(Path(model_id).expanduser() / str(subfolder))
-        adapter = None
-        if peft_adapter.is_adapter(weights_at):
-            adapter = peft_adapter.Adapter.of(
-                weights_at, option("base"), bool(option("merge")), safety["allow_unsafe_weights"]
-            )
-            base_revision = revision or adapter.config.get("revision")
-            found = adapter.provenance(hub.provenance(adapter.base, base_revision, **safety))
-        else:
-            found = hub.provenance(weights_at, revision, **safety)
+        adapter, found = peft_adapter.locate(weights_at, revision, option, safety)
         tokenizer = option("tokenizer")
         return cls(
             model_id,
@@ -95,10 +87,7 @@ class Checkpoint:
         from transformers import AutoTokenizer
 
         if self.tokenizer is None and self.adapter is not None:
-            own = (self.adapter.folder / "tokenizer_config.json").is_file()
-            where = str(self.adapter.folder) if own else self.adapter.base
-            kwargs = self.base_kwargs() if not own else self.kwargs()
-            kwargs.pop("use_safetensors", None)
+            where, kwargs = self.adapter.tokenizer_source(self.kwargs(), self.base_kwargs())
         elif self.tokenizer is None:
             where, kwargs = self.model_id, self.kwargs()
         else:
@@ -117,20 +106,12 @@ class Checkpoint:
         """The checkpoint's ``AutoConfig``."""
         from transformers import AutoConfig
 
-        if self.adapter is not None:
-            kwargs = self.base_kwargs()
-            kwargs.pop("use_safetensors", None)
-            n = self.adapter.num_labels()
-            try:
-                return AutoConfig.from_pretrained(
-                    self.adapter.base, **kwargs, **({"num_labels": n} if n else {})
-                )
-            except Exception as exc:
-                raise hub.hub_error(self.adapter.base, exc) from exc
+        where = self.adapter.base if self.adapter else self.model_id
+        kwargs = self.adapter.config_kwargs(self.base_kwargs()) if self.adapter else self.kwargs()
         try:
-            return AutoConfig.from_pretrained(self.model_id, **self.kwargs(weights=False))
+            return AutoConfig.from_pretrained(where, **kwargs)
         except Exception as exc:
-            raise hub.hub_error(self.model_id, exc) from exc
+            raise hub.hub_error(where, exc) from exc
 
     @cached_property
     def layout(self) -> HeadLayout | None:
