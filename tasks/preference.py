@@ -133,6 +133,11 @@ class PreferenceFileTask(PreferenceTask):
         """``--task-args chosen=COL,...``: the data's column for each standard field."""
         self.config_name = name
         """``--task-args name=CONFIG``: the hub dataset's configuration."""
+        if name is not None and type(self).load_rows is not PreferenceFileTask.load_rows:
+            raise RmevalError(
+                f"--task-args name={name}: {self.name} loads its own rows, which have no "
+                f"dataset configuration; drop it."
+            )
         given = self.columns | ({"name": name} if name is not None else {})
         super().__init__(**kwargs, **given)
 

@@ -145,3 +145,10 @@ def test_hub_config_name_is_refused_for_a_local_file(tmp_path):
     task = pairwise(data=_write(tmp_path, "flat.jsonl", FLAT), name="default")
     with pytest.raises(RmevalError, match="name=default: a dataset configuration applies"):
         task.examples()
+
+
+def test_hub_config_name_is_refused_where_rows_are_generated():
+    from rmeval.tasks.core import core_pairwise
+
+    with pytest.raises(RmevalError, match="name=x: core-pairwise loads its own rows"):
+        core_pairwise(name="x")
