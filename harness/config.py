@@ -48,7 +48,7 @@ def _names(value: Any) -> str | list[str]:
 
 def _models(value: Any) -> str | list[Any]:
     """Model specs, or a list whose items are specs or ``{spec: ..., args: {...}}``."""
-    if not isinstance(value, list) or all(isinstance(v, str) for v in value):
+    if not isinstance(value, list) or not any(isinstance(v, dict) for v in value):
         return _names(value)
     for item in value:
         if isinstance(item, dict):

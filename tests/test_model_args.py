@@ -123,7 +123,8 @@ def test_device_is_ignored_by_several_models_without_one(tmp_path):
             "pairwise", "--data", f"pairwise={data}", "--output-dir", str(tmp_path / "out"),
             "--cache-dir", str(tmp_path / "cache"), "--no-progress"]  # fmt: skip
     assert main(argv) == 0
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["length", "random"]
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == ["length", "random", "sweep-summary.json"]
 
 
 def test_ls_explains_a_model_types_arguments(capsys):
