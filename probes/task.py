@@ -144,7 +144,6 @@ class ProbeTask(Task):
         for layer in layers:
             x = feats[layer]
             for dim in self.dimensions():
-                bar.update(1)
                 tr, te = idx[dim]
                 y_tr = [train[i].meta["label"] for i in tr]
                 y_te = [test[i].meta["label"] for i in te]
@@ -153,6 +152,7 @@ class ProbeTask(Task):
                 )
                 report = evaluate_probe(probe, x[[len(train) + i for i in te]], y_te, seed=ctx.seed)
                 curve[dim][str(layer)] = report.accuracy.value
+                bar.update(1)
                 if layer == layers[-1]:
                     probes[dim] = probe
                     self._fitted[dim] = self._fit_info(probe, len(tr), layer)

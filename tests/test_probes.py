@@ -488,3 +488,24 @@ def test_probe_core_on_a_tiny_decoder_gives_a_per_layer_curve(tiny_llama_rm, tmp
     task = probe_core(limit=3, layers="all", difficulty="hard")
     _, agg = _run(task, short, ScoreCache(tmp_path / "short.sqlite"))
     assert agg.counts["truncated"] == expected
+
+
+def test_feature_extraction_logs_progress_without_a_terminal(monkeypatch, caplog):
+    import logging
+
+    from rmeval.harness import progress
+
+    monkeypatch.setattr(progress, "LOG_EVERY", 0.0)
+    monkeypatch.setattr(features, "CHUNK", 2)
+    reqs = [ScoreRequest("Q", f"r{i}") for i in range(5)]
+    with caplog.at_level(logging.INFO, logger="rmeval"):
+        out = features.extract(FakeModel(), reqs, [-1], progress="log")
+    assert out[-1].shape == (5, 8)
+    lines = [r.getMessage() for r in caplog.records]
+    assert [x.split(" texts")[0] for x in lines] == [
+        "features fake:fake: 2/5",
+        "features fake:fake: 4/5",
+        "features fake:fake: 5/5",
+        "features fake:fake: 5/5",  # the closing line, with the time taken
+    ]
+    assert "ETA" in lines[0] and "after" in lines[-1]
