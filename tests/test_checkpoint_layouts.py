@@ -106,6 +106,10 @@ def test_value_head_layout_scores_as_backbone_plus_head(value_head_rm):
             for r in REQUESTS
         ]
     assert got == pytest.approx(want, abs=1e-5)
+    feats = model.hidden_states(REQUESTS[:1], [-1])[-1][0]  # probes read the backbone
+    with torch.no_grad():
+        last = backbone(_ids(model, REQUESTS[0])).last_hidden_state[0, -1]
+    assert feats.tolist() == pytest.approx(last.tolist(), abs=1e-5)
 
 
 def test_output_object_layout_reports_score_and_objectives(armo_rm):

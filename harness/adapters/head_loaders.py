@@ -38,11 +38,11 @@ def find(checkpoint: Checkpoint) -> HeadLayout | None:
 
 def layout_labels(checkpoint: Checkpoint, config: Any) -> list[str] | None:
     """Label names of ``checkpoint``'s layout, or None when the config's own apply."""
-    layout = find(checkpoint)
-    files = head_layouts.files_of(checkpoint)
-    if layout is None or layout.labels is None or files is None:
+    layout = checkpoint.layout
+    if layout is None or layout.labels is None:
         return None
-    return layout.labels(files, config)
+    files = head_layouts.files_of(checkpoint)
+    return None if files is None else layout.labels(files, config)
 
 
 def reduce_of(checkpoint: Checkpoint, given: str) -> str:

@@ -115,8 +115,9 @@ class Checkpoint:
 
     @cached_property
     def layout(self) -> HeadLayout | None:
-        """The checkpoint's head layout when it is not a plain sequence classifier."""
-        return None if self.adapter else head_loaders.find(self)
+        """The head layout of a checkpoint on disk or the hub that is no plain classifier."""
+        located = self.provenance.get("files") or self.provenance.get("revision")
+        return head_loaders.find(self) if located and not self.adapter else None
 
     def load_classifier(self, dtype: str, device: str) -> Any:
         """The reward model's weights in ``dtype`` on ``device`` (unless a ``device_map``
