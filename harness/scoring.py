@@ -203,6 +203,8 @@ def score_requests(
     found = cache.get_many(fingerprint, keys)
     stats = ScoringStats(requested=len(reqs), cached=len(found))
     if len(found) == len(reqs):
+        if reqs:
+            log.info(f"scoring {model.spec}: all {len(reqs):,} texts are in the cache")
         return found, stats
     start = time.perf_counter()
     budget = resolve_budget(model, cache, batch_tokens)
