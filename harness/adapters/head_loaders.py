@@ -91,7 +91,9 @@ def _load_value_head(checkpoint: Checkpoint, dtype: str, device: str) -> Any:
     # the LM head plays no part in a reward; the backbone must account for every other weight
     state = {k: v for k, v in state.items() if not k.startswith("lm_head.")}
     trust = checkpoint.safety["trust_remote_code"]
-    backbone = AutoModel.from_config(checkpoint.load_config(), trust_remote_code=trust)
+    backbone = AutoModel.from_config(  # built in dtype: a 7B model in float32 is 28 GB
+        checkpoint.load_config(), trust_remote_code=trust, dtype=getattr(torch, dtype)
+    )
     backbone.load_state_dict(_backbone_state(checkpoint.model_id, backbone, state))
     weight = head_state["weight"]
     head = torch.nn.Linear(weight.shape[1], weight.shape[0], bias="bias" in head_state)
