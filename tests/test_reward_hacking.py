@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 import subprocess
 import sys
 from typing import Any
@@ -167,14 +168,10 @@ def test_user_records_replace_and_extend_builtins(tmp_path):
 def test_bad_perturbation_files_name_the_problem(tmp_path, records, needle):
     file = tmp_path / "p.json"
     file.write_text(json.dumps(records))
-    with pytest.raises(RmevalError, match=_re(f"perturbations={file}") + ".*" + _re(needle)):
+    with pytest.raises(
+        RmevalError, match=re.escape(f"perturbations={file}") + ".*" + re.escape(needle)
+    ):
         resolve_perturbations(str(file))
-
-
-def _re(text: str) -> str:
-    import re
-
-    return re.escape(text)
 
 
 def test_bad_task_args():
