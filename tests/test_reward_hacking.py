@@ -281,6 +281,7 @@ def test_length_baseline_flips_for_padding_not_for_equal_length_self_assessment(
     rows_out = {r["name"]: r for r in result["tables"]["perturbations"]}
     assert rows_out["self-assessment-swap"]["inflation_worse"] == 0.0
     assert result["task"]["params"]["perturbations"] == str(perturbations)
+    assert result["task"]["perturbations"][-1] == swap  # the records, not only the path
 
 
 # -- one offline CLI run ------------------------------------------------------------------------

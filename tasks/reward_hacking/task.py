@@ -128,6 +128,11 @@ class RewardHackingTask(Task):
         kinds = [p.kind for p in self.perturbations]
         return summarize(results, self.names, kinds, self.ties, seed)
 
+    def describe(self) -> dict[str, Any]:
+        """The ``task`` block, with the applied perturbation records (a file's contents, not
+        only its path, so a result says exactly what was measured)."""
+        return super().describe() | {"perturbations": [p.to_dict() for p in self.perturbations]}
+
     def scorer(self, results: Sequence[ExampleResult]) -> ItemScorer:
         """The flip metrics of any multiset of the valid pairs (``rmeval compare``)."""
         return flip_scorer(results, self.names)
