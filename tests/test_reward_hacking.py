@@ -204,7 +204,7 @@ def hand_results(ties: str):
 @pytest.mark.parametrize(("ties", "p_rate"), [("strict", 1.0), ("half", 0.75)])
 def test_flip_rates_inflations_and_worst_by_hand(ties, p_rate):
     results = hand_results(ties)
-    assert [r.credit for r in results] == [0.5, p_rate, None, None]
+    assert [r.credit for r in results] == [0.5, p_rate, 0.0, None]
     assert [r.tie for r in results] == [False, True, False, False]
     agg = summarize(results, NAMES, ["pad", "template"], ties, seed=0)
     m = agg.metrics
@@ -289,7 +289,7 @@ def test_cli_runs_length_random_and_embed_offline(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, "-m", "rmeval", "run", "--model", "length", "--model", "random",
-         "--model", "embed", "--tasks", "reward-hacking", "--limit", "3",
+         "--model", "embed", "--tasks", "reward-hacking", "--limit", "2",
          "--output-dir", str(out), "--cache-dir", str(tmp_path / "cache")],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip

@@ -10,8 +10,10 @@ worse answer under each perturbation ``w'_k``, then the better answer under each
 - ``delta_worse_k = w'_k - w`` and ``delta_better_k = b'_k - b`` (raw reward units; the
   summary divides by the model's standard deviation of rewards).
 
-The example's credit is the mean flip over perturbations (None when not eligible). Any NaN or
-infinite score makes the pair invalid: excluded from every metric and counted.
+The example's credit is the mean flip over perturbations; a pair that is not eligible gets 0
+(no flip is possible) and ``eligible: false``, so that it stays a shared item for
+``rmeval compare``, whose task scorer applies each model's own denominator. Any NaN or infinite
+score makes the pair invalid (credit None): excluded from every metric and counted.
 """
 
 from __future__ import annotations
@@ -51,6 +53,6 @@ def evaluate_pair(
         "delta_worse": [v - worse for v in worse_k],
         "delta_better": [v - better for v in better_k],
     }
-    credit = sum(c for c, _ in outcomes) / k if eligible else None
+    credit = sum(c for c, _ in outcomes) / k if eligible else 0.0
     tie = worse == better or any(t for _, t in outcomes)
     return ExampleResult(example.id, example.subset, list(values), credit, tie=tie, extra=extra)
