@@ -87,7 +87,7 @@ class JudgedTask:
             )
 
     def run(self, ctx: RunContext) -> list[ExampleResult]:
-        if ctx.model.scalar_scores:
+        if getattr(ctx.model, "scalar_scores", True):  # model None: scores given directly
             return super().run(ctx)  # type: ignore[misc]
         if self.judge_protocol == "pointwise":
             return self._run_pointwise(ctx)
