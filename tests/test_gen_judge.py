@@ -22,6 +22,7 @@ from tests.lm_fixtures import lm_dirs  # noqa: F401 (fixture)
 
 DATA = Path(__file__).parent / "data"
 RB2 = str(DATA / "rewardbench2.jsonl")
+RB1 = str(DATA / "rewardbench.jsonl")
 
 
 def evaluate(tmp_path: Path, spec: str, tasks: list[str], **kw) -> dict:
@@ -113,8 +114,8 @@ def core_ids(limit: int) -> list[str]:
 def test_always_a_judge_gets_the_seeded_reference_score(tmp_path):
     seed = 3
     with ChatServer(always_a) as server:
-        got = evaluate(tmp_path / "one", "gen-judge:judge", ["core-pairwise", "rewardbench2"],
-                       model_args=api_args(server), data={"rewardbench2": RB2}, limit=30, seed=seed)  # fmt: skip
+        got = evaluate(tmp_path / "one", "gen-judge:judge", ["core-pairwise", "rewardbench2", "rewardbench"],
+                       model_args=api_args(server), data={"rewardbench2": RB2, "rewardbench": RB1}, limit=30, seed=seed)  # fmt: skip
         both = evaluate(tmp_path / "both", "gen-judge:judge", ["core-pairwise"],
                         model_args=api_args(server), task_args={"both_orders": "true"}, limit=30, seed=seed)  # fmt: skip
     # the draw, written out: chosen shown as B when Random("rmeval-judge:seed:id:0") < 0.5
@@ -140,6 +141,11 @@ def test_always_a_judge_gets_the_seeded_reference_score(tmp_path):
     doc3, lines3 = got["rewardbench2"]
     assert value(doc3, "score") == pytest.approx(sum(means) / 6)
     assert value(doc3, "ties") == 0.0
+    doc4, lines4 = got["rewardbench"]  # RewardBench: the same draw per pair, sections as usual
+    assert [ln["credit"] for ln in lines4] == [
+        float(random.Random(f"rmeval-judge:{seed}:{ln['id']}:0").random() >= 0.5) for ln in lines4
+    ]
+    assert value(doc4, "position_bias") == 1.0 and value(doc4, "score") is not None
     tie_line = next(ln for ln in lines3 if ln["subset"] == "Ties")
     assert tie_line["judge"]["protocol"] == "rating" and tie_line["scores"][0] == 7.0
 
@@ -230,6 +236,12 @@ def test_killed_run_resumes_and_rerun_generates_nothing(tmp_path):
         )
         assert server.served - before == 8  # nothing generated the second time
     assert first["core-pairwise"][1] == again["core-pairwise"][1]
+    scored = evaluate(tmp_path, "gen-judge:judge", ["core-pairwise"], limit=40, cache_only=True,
+                      model_args=api_args(server, **args))  # fmt: skip
+    assert scored["core-pairwise"][1] == first["core-pairwise"][1]  # `rmeval score`: cache only
+    with pytest.raises(RmevalError, match="not in the cache"):
+        evaluate(tmp_path, "gen-judge:judge", ["core-pairwise"], limit=41, cache_only=True, name="more",
+                 model_args=api_args(server, **args))  # fmt: skip
     other = GeneratingJudge("judge", **api_args(server, max_gen_toks=9))
     assert other.fingerprint() != GeneratingJudge("judge", **api_args(server)).fingerprint()
     same = GeneratingJudge("judge", **api_args(server, concurrency=4))
