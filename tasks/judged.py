@@ -108,6 +108,7 @@ class JudgedTask:
         for res in results:
             calls = [by_key[k].to_dict() for k in res.text_hashes]
             res.extra["judge"] = {"protocol": "pointwise", "calls": calls}
+            res.truncated = res.truncated or any(c["truncated"] for c in calls)
         return results
 
     # -- pairwise -------------------------------------------------------------------------
@@ -175,6 +176,7 @@ class JudgedTask:
             values = [math.nan if v.verdict is None else float(v.verdict) for v in mine]
             res = self.evaluate(ex, [Score(x) for x in values])  # type: ignore[attr-defined]
             res.extra["judge"] = {"protocol": "rating", "calls": [v.to_dict() for v in mine]}
+            res.truncated = any(v.truncated for v in mine)
             results.append(res)
         return results
 
@@ -219,8 +221,15 @@ def _pair_result(ex: Example, calls: list[dict[str, Any]], both: bool) -> Exampl
         ]
     scores = [credit] + [1.0 - x for x in credits]
     tie = any(c["verdict"] == TIE for c in calls)
+    cut = any(c["truncated"] for c in calls)
     return ExampleResult(
-        ex.id, ex.subset, scores, credit, tie=tie, extra=dict(ex.meta) | {"judge": judge}
+        ex.id,
+        ex.subset,
+        scores,
+        credit,
+        tie=tie,
+        truncated=cut,
+        extra=dict(ex.meta) | {"judge": judge},
     )
 
 
@@ -239,4 +248,5 @@ def _choice_result(ex: Example, pos: int, verdict: Any) -> ExampleResult:
         "num_correct": ex.n_chosen,
         "judge": {"protocol": "choice", "calls": [call]},
     }
-    return ExampleResult(ex.id, ex.subset, scores, float(picked == pos), extra=extra)
+    credit = float(picked == pos)
+    return ExampleResult(ex.id, ex.subset, scores, credit, truncated=verdict.truncated, extra=extra)

@@ -291,6 +291,7 @@ def test_hf_backend_and_a_model_server_give_the_same_verdicts(tmp_path, lm_dirs)
     assert gens == [[c["generation"] for c in ln["judge"]["calls"]] for ln in api["pairwise"][1]]
     assert any(g[0] for g in gens)  # the tiny model does write something
     assert hf["pairwise"][0]["model"]["type"] == "gen-judge"
+    assert hf["pairwise"][0]["counts"]["truncated"] == 0
 
 
 def test_cli_runs_the_three_tasks_against_a_local_server(tmp_path):

@@ -79,12 +79,15 @@ class Verdict:
     """``YES``/``NO``, ``A``/``B``/``tie``, a label, or a rating as text; None: unparseable."""
     prompt_sha256: str = ""
     """sha256 of the filled prompt (the generation cache key)."""
+    truncated: bool = False
+    """The prompt was longer than the local model's window and lost its beginning."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "prompt_sha256": self.prompt_sha256,
             "generation": self.generation,
             "verdict": self.verdict,
+            "truncated": self.truncated,
         }
 
 
@@ -193,8 +196,10 @@ class GeneratingJudge(RewardModel):
         return self.encode([])  # type: ignore[return-value]
 
     # -- capabilities the judged tasks call -------------------------------------------------
-    def generate(self, prompts: Sequence[str], cache: Any, cache_only: bool = False) -> list[str]:
-        """Replies to filled prompts, through the generation cache."""
+    def generate(
+        self, prompts: Sequence[str], cache: Any, cache_only: bool = False
+    ) -> list[dict[str, Any]]:
+        """Replies (``{"text", "truncated"}``) to filled prompts, through the generation cache."""
         return cached_generate(
             self.generator,
             prompts,
@@ -203,6 +208,16 @@ class GeneratingJudge(RewardModel):
             cache_only=cache_only,
             chunk=self.chunk,
         )
+
+    def verdicts(
+        self, prompts: Sequence[str], cache: Any, cache_only: bool, parse: Any
+    ) -> list[Verdict]:
+        """Generate (through the cache) and parse: one :class:`Verdict` per prompt."""
+        replies = self.generate(prompts, cache, cache_only)
+        return [
+            Verdict(r["text"], parse(r["text"], i), sha256_text(p), bool(r.get("truncated")))
+            for i, (r, p) in enumerate(zip(replies, prompts))
+        ]
 
     def judge_points(
         self, requests: Sequence[ScoreRequest], cache: Any, cache_only: bool = False
@@ -213,8 +228,7 @@ class GeneratingJudge(RewardModel):
             name = "template" if r.reference is not None else NO_REFERENCE_FILE
             fields = {"question": r.prompt_text, "response": r.response, "reference": r.reference}
             prompts.append(_fill(self.template_text(name), fields, "template"))
-        replies = self.generate(prompts, cache, cache_only)
-        return [Verdict(t, parse_yes_no(t), sha256_text(p)) for t, p in zip(replies, prompts)]
+        return self.verdicts(prompts, cache, cache_only, lambda t, _: parse_yes_no(t))
 
     def judge_pairs(
         self, items: Sequence[tuple[ScoreRequest, str, str]], cache: Any, cache_only: bool = False
@@ -230,8 +244,7 @@ class GeneratingJudge(RewardModel):
             )
             for r, a, b in items
         ]
-        replies = self.generate(prompts, cache, cache_only)
-        return [Verdict(t, parse_pair(t), sha256_text(p)) for t, p in zip(replies, prompts)]
+        return self.verdicts(prompts, cache, cache_only, lambda t, _: parse_pair(t))
 
     def judge_choices(
         self,
@@ -257,11 +270,7 @@ class GeneratingJudge(RewardModel):
             }
             prompts.append(_fill(template, fields, "choice_template"))
             label_sets.append(labels)
-        replies = self.generate(prompts, cache, cache_only)
-        return [
-            Verdict(t, parse_label(t, ls), sha256_text(p))
-            for t, ls, p in zip(replies, label_sets, prompts)
-        ]
+        return self.verdicts(prompts, cache, cache_only, lambda t, i: parse_label(t, label_sets[i]))
 
     def rate(
         self, requests: Sequence[ScoreRequest], cache: Any, cache_only: bool = False
@@ -272,12 +281,12 @@ class GeneratingJudge(RewardModel):
             _fill(template, {"question": r.prompt_text, "response": r.response}, "rating_template")
             for r in requests
         ]
-        replies = self.generate(prompts, cache, cache_only)
-        out = []
-        for t, p in zip(replies, prompts):
-            value = parse_rating(t)
-            out.append(Verdict(t, None if value is None else str(value), sha256_text(p)))
-        return out
+
+        def read(text: str, _: int) -> str | None:
+            value = parse_rating(text)
+            return None if value is None else str(value)
+
+        return self.verdicts(prompts, cache, cache_only, read)
 
 
 def _read_template(flag: str, path: Any) -> str | None:

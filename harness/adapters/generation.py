@@ -152,6 +152,16 @@ class TextGenerator:
         turn = self.local.user_turn(prompt)
         return turn if turn is not None else prompt + "\n"
 
+    def truncated(self, prompts: Sequence[str]) -> list[bool]:
+        """Whether lm-eval cuts each prompt from the left (a local model keeps the last
+        ``max_length - max_gen_toks`` tokens); always False for an endpoint, which refuses or
+        cuts on its own side."""
+        if self.local is None:
+            return [False] * len(prompts)
+        lm = self.local.lm
+        room = int(lm.max_length) - self.decoding.max_gen_toks
+        return [len(lm.tok_encode(self.context(p))) > room for p in prompts]
+
     def generate(self, prompts: Sequence[str]) -> list[str]:
         """One reply per prompt, in order (one ``generate_until`` call)."""
         from lm_eval.api.instance import Instance
@@ -190,9 +200,9 @@ def cached_generate(
     *,
     cache_only: bool = False,
     chunk: int = 32,
-) -> list[str]:
-    """Replies for ``prompts``: cached ones read, the rest generated chunk by chunk and
-    committed after each chunk (``cache`` None: nothing is cached)."""
+) -> list[dict[str, Any]]:
+    """``{"text", "truncated"}`` per prompt: cached replies read, the rest generated chunk by
+    chunk and committed after each chunk (``cache`` None: nothing is cached)."""
     keys = [sha256_text(p) for p in prompts]
     namespace = f"generation:{fingerprint}"
     found = cache.get_blobs(namespace, keys) if cache is not None else {}
@@ -205,9 +215,13 @@ def cached_generate(
     text_of = dict(zip(keys, prompts))
     for start in range(0, len(todo), chunk):
         part = todo[start : start + chunk]
-        replies = generator.generate([text_of[k] for k in part])
-        fresh = {k: json.dumps({"text": r}, ensure_ascii=False) for k, r in zip(part, replies)}
+        texts = [text_of[k] for k in part]
+        replies, cut = generator.generate(texts), generator.truncated(texts)
+        fresh = {
+            k: json.dumps({"text": r, "truncated": c}, ensure_ascii=False)
+            for k, r, c in zip(part, replies, cut)
+        }
         if cache is not None:
             cache.put_blobs(namespace, fresh.items())
         found.update(fresh)
-    return [json.loads(found[k])["text"] for k in keys]
+    return [json.loads(found[k]) for k in keys]
