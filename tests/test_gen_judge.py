@@ -150,6 +150,26 @@ def test_always_a_judge_gets_the_seeded_reference_score(tmp_path):
     assert tie_line["judge"]["protocol"] == "rating" and tie_line["scores"][0] == 7.0
 
 
+def length_rater(prompt: str) -> str:
+    found = re.search(r"Assistant's Answer\]\n(.*)\n\[The End", prompt, re.S)
+    return f"Rating: [[{len(found.group(1))}]]"
+
+
+def test_ratings_everywhere_reproduce_the_scalar_formula(tmp_path):
+    # the data's responses are 1-10 characters: a judge rating by length is the length baseline
+    with ChatServer(length_rater) as server:
+        rated = evaluate(tmp_path / "j", "gen-judge:judge", ["rewardbench2"], data={"rewardbench2": RB2},
+                         model_args=api_args(server), task_args={"ratings": "true"})  # fmt: skip
+    scalar = evaluate(tmp_path / "s", "length", ["rewardbench2"], data={"rewardbench2": RB2})
+    doc, lines = rated["rewardbench2"]
+    want = scalar["rewardbench2"][0]
+    assert {k: v["value"] for k, v in doc["metrics"].items()} == {
+        k: v["value"] for k, v in want["metrics"].items()
+    }
+    assert [ln["scores"] for ln in lines] == [ln["scores"] for ln in scalar["rewardbench2"][1]]
+    assert {ln["judge"]["protocol"] for ln in lines} == {"rating"}
+
+
 def key_in(prompt: str) -> str | None:
     found = re.search(r"\[Response\]\n(.*)\n\nIs the response correct", prompt, re.S)
     return found.group(1) if found else None
@@ -175,6 +195,7 @@ def test_master_keys_fpr_per_key_and_sanity_numbers(tmp_path):
         "prompt_sha256": call["prompt_sha256"],
         "generation": "yes, correct",
         "verdict": "YES",
+        "truncated": False,
     }
 
 

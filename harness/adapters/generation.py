@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -29,6 +30,7 @@ from typing import Any
 
 from rmeval.harness.adapters.loglik import LMEvalModel, LMSettings, backend_class
 from rmeval.harness.errors import RmevalError
+from rmeval.harness.progress import Progress
 from rmeval.harness.records import sha256_text
 
 LOCAL_BACKENDS = ("hf", "vllm")
@@ -213,6 +215,40 @@ def cached_generate(
             f"model, tasks and flags first."
         )
     text_of = dict(zip(keys, prompts))
+    bar = Progress(len(todo), f"judging {generator.model_id}", bool(todo) and sys.stderr.isatty())
+    try:
+        _generate_chunks(generator, todo, text_of, cache, namespace, found, chunk, bar)
+    finally:
+        bar.close()
+    return [_decode(found[k], k, cache) for k in keys]
+
+
+def _decode(value: str, key: str, cache: Any) -> dict[str, Any]:
+    """A cached reply, or one sentence naming the cache file when it is not one."""
+    try:
+        reply = json.loads(value)
+        if isinstance(reply, dict) and isinstance(reply.get("text"), str):
+            return reply
+    except ValueError:
+        pass
+    raise RmevalError(
+        f"{getattr(cache, 'path', 'the cache')}: the cached judge reply to prompt {key[:12]} is "
+        f"not a reply; the cache file was changed outside rmeval: delete it or pass another "
+        f"--cache-dir."
+    )
+
+
+def _generate_chunks(
+    generator: TextGenerator,
+    todo: Sequence[str],
+    text_of: dict[str, str],
+    cache: Any,
+    namespace: str,
+    found: dict[str, str],
+    chunk: int,
+    bar: Progress,
+) -> None:
+    """Generate the ``todo`` keys' prompts chunk by chunk, committing each chunk."""
     for start in range(0, len(todo), chunk):
         part = todo[start : start + chunk]
         texts = [text_of[k] for k in part]
@@ -224,4 +260,4 @@ def cached_generate(
         if cache is not None:
             cache.put_blobs(namespace, fresh.items())
         found.update(fresh)
-    return [json.loads(found[k]) for k in keys]
+        bar.update(len(part), 0)
