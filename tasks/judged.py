@@ -150,6 +150,10 @@ class JudgedTask:
             f"row {ex.id}: a judge's choice needs exactly one chosen response, not {ex.n_chosen}"
             for ex in examples
             if ex.n_chosen != 1
+        ] + [
+            f"row {ex.id}: a judge chooses among at most 26 responses, not {len(ex.candidates)}"
+            for ex in examples
+            if len(ex.candidates) > 26
         ]
         if bad:
             raise DataError(getattr(self, "data", None) or getattr(self, "name", "task"), bad)
