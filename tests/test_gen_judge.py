@@ -290,6 +290,12 @@ def test_scalar_tasks_and_judge_options_are_refused(tmp_path):
         evaluate(tmp_path, "length", ["core-pairwise"], task_args={"both_orders": "true"}, limit=2)
     bad = tmp_path / "t.txt"
     bad.write_text("{question} {nonsense}")
+    with pytest.raises(RmevalError, match="max_length: only a local backend"):
+        GeneratingJudge(
+            "judge", backend="local-chat-completions", base_url="http://x", max_length=9
+        )
+    with pytest.raises(RmevalError, match="base_url: only an endpoint backend"):
+        GeneratingJudge("./folder", base_url="http://x")
     with pytest.raises(RmevalError, match="unknown field"):
         GeneratingJudge("judge", pair_template=str(bad))
 

@@ -38,6 +38,7 @@ from rmeval.harness.adapters.base import (
 )
 from rmeval.harness.adapters.generation import (
     BACKENDS,
+    LOCAL_BACKENDS,
     Decoding,
     Endpoint,
     TextGenerator,
@@ -146,6 +147,7 @@ class GeneratingJudge(RewardModel):
         if not model_id:
             raise RmevalError("--model gen-judge:MODEL needs a model folder, hub id or API name.")
         super().__init__(model_id, **args)
+        _check_backend_keys(str(self.argument("backend")), self.args)
         a = self.argument
         self.templates = {n: _read_template(n, self.args.get(n)) for n in TEMPLATE_FIELDS}
         self.decoding = Decoding(int(a("max_gen_toks")), float(a("temperature")))
@@ -287,6 +289,22 @@ class GeneratingJudge(RewardModel):
             return None if value is None else str(value)
 
         return self.verdicts(prompts, cache, cache_only, read)
+
+
+LOCAL_ONLY = ("revision", "dtype", "max_length", "chat_template")
+ENDPOINT_ONLY = ("base_url", "api_key_env", "concurrency")
+
+
+def _check_backend_keys(backend: str, args: dict[str, Any]) -> None:
+    """Refuse an argument the chosen backend would ignore (recorded but never applied)."""
+    local = backend in LOCAL_BACKENDS
+    for key in ENDPOINT_ONLY if local else LOCAL_ONLY:
+        if args.get(key) is not None:
+            where = "an endpoint backend" if local else "a local backend (hf, vllm)"
+            raise RmevalError(
+                f"--model-args {key}: only {where} uses it, and backend={backend}; drop it or "
+                f"change the backend."
+            )
 
 
 def _read_template(flag: str, path: Any) -> str | None:
