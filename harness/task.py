@@ -27,6 +27,8 @@ class RunContext:
     cache: Any = None
     """The score cache (for tasks that cache other model outputs, e.g. features)."""
     seed: int = 0
+    cache_only: bool = False
+    """True for ``rmeval score``: a task asking the model itself must use cached outputs only."""
     progress: bool | str = False
     """How long steps show progress: a bar (True), log lines (``log``) or not at all."""
 
@@ -49,6 +51,9 @@ class Task(ABC):
     needs_scores: ClassVar[bool] = True
     """False for tasks that use another model capability only (e.g. hidden states)."""
     allow_empty_responses: ClassVar[bool] = False
+    judge_protocol: ClassVar[str | None] = None
+    """How a model without scalar scores (a generating judge) runs this task: ``pointwise``,
+    ``pairwise`` or ``choice`` (``rmeval.tasks.judged``); None: scalar scores only."""
     score_kinds: ClassVar[tuple[str, ...]] = ("reward", "probability")
     """The ``RewardModel.score_kind`` values whose scores this task can read (a task whose
     formula needs unbounded scalar rewards declares ``("reward",)``)."""
@@ -111,6 +116,8 @@ class Task(ABC):
 
         if not self.needs_scores and type(model).hidden_states is RewardModel.hidden_states:
             return f"model type '{model.type_name}' has no hidden states (probe tasks need one)"
+        if not model.scalar_scores and self.judge_protocol is None:
+            return f"it needs scalar rewards and model {model.spec} only writes verdicts"
         kind = getattr(model, "score_kind", "reward")
         if self.needs_scores and kind not in self.score_kinds:
             return (
@@ -120,6 +127,16 @@ class Task(ABC):
         return None
 
     # -- scoring ----------------------------------------------------------------------
+    def check_model(self, model: RewardModel) -> None:
+        """Refuse, in one sentence, a model that cannot run this task."""
+        if not model.scalar_scores and self.judge_protocol is None:
+            raise RmevalError(
+                f"task '{self.name}' needs scalar rewards, but model {model.spec} only writes "
+                f"verdicts; run it with a reward model, or give this judge a task it can run "
+                f"(master-keys, pairwise, core-pairwise, core-bon, best-of-n, rewardbench, "
+                f"rewardbench2)."
+            )
+
     def requests(self, example: Example) -> list[ScoreRequest]:
         """Texts to score for one example, one per candidate in data order."""
         return [

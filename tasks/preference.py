@@ -19,6 +19,7 @@ from rmeval.harness.metrics import best_of_n_credit, pairwise_credit
 from rmeval.harness.records import Aggregate, Example, ExampleResult, Score
 from rmeval.harness.task import Task
 from rmeval.tasks import attribute_table, preference_formats
+from rmeval.tasks.judged import JudgedTask
 from rmeval.tasks.preference_formats import PROBLEM
 from rmeval.tasks.validation import collect_rows, prompt_problem, split_prompt, text_problem
 
@@ -159,8 +160,10 @@ class PreferenceFileTask(PreferenceTask):
         )
 
 
-class PairwiseTask(PreferenceFileTask):
+class PairwiseTask(JudgedTask, PreferenceFileTask):
     """Accuracy of preferring the chosen response over each rejected one."""
+
+    judge_protocol = "pairwise"
 
     name = "pairwise"
     main_score = "accuracy"
@@ -199,8 +202,10 @@ class PairwiseTask(PreferenceFileTask):
         return agg
 
 
-class BestOfNTask(PreferenceFileTask):
+class BestOfNTask(JudgedTask, PreferenceFileTask):
     """Credit 1/k when the chosen response ties k-ways for the top score, else 0."""
+
+    judge_protocol = "choice"
 
     name = "best-of-n"
     main_score = "accuracy"
