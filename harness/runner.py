@@ -34,7 +34,7 @@ from rmeval.harness.results import (
     write,
 )
 from rmeval.harness.scoring import ScoringStats, score_requests, unique_requests
-from rmeval.harness.sweep import SweepReport
+from rmeval.harness.sweep import SweepReport, refuse_if_nothing_runs
 from rmeval.harness.task import RunContext, Task
 
 log = logging.getLogger(__name__)
@@ -347,7 +347,9 @@ def run(opts: RunOptions, sharding: SingleProcess | None = None) -> list[Result]
         cache = shard.open_cache(opts.cache_dir)
         try:
             written: list[Result] = []
-            for model in build_models(opts, shard, cache):  # all checked before any runs
+            models = build_models(opts, shard, cache)  # all checked before any runs
+            refuse_if_nothing_runs(models, tasks)
+            for model in models:
                 runnable = [t for t in tasks if not _skipped(model, t, report)]
                 if not runnable:
                     continue

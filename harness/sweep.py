@@ -59,6 +59,20 @@ def pair_model_args(
     return shared, None
 
 
+def refuse_if_nothing_runs(models: Sequence[RewardModel], tasks: Sequence[Task]) -> None:
+    """Refuse a run none of whose (model, task) pairs can run (a sweep skips some pairs; a
+    run with nothing left to do is a mistake, said in one sentence)."""
+    pairs = [(m, t, t.incompatible(m)) for m in models for t in tasks]
+    if not pairs or not all(reason for _, _, reason in pairs):
+        return
+    model, task, reason = pairs[0]
+    task.check_model(model)  # the task's own sentence, where it has one
+    raise RmevalError(
+        f"task '{task.name}' cannot run on {model.spec}: {reason}; no pair of this run can, "
+        f"so nothing was run."
+    )
+
+
 @dataclass
 class SweepReport:
     """What a run did per (model, task): result files written, pairs skipped and why."""

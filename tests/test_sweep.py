@@ -123,3 +123,11 @@ def test_progress_logs_lines_without_a_terminal(monkeypatch, caplog):
     assert lines[0].startswith("scoring m: 4/10 texts (40%), ")
     assert "texts/s, ETA " in lines[0]
     assert lines[-1].startswith("scoring m: 4/10 texts") and "after" in lines[-1]
+
+
+def test_a_run_where_no_pair_can_run_is_refused(tmp_path, capsys):
+    argv = ["run", "--model", "length", "--tasks", "probe-core", "--limit", "2"]
+    argv += ["--output-dir", str(tmp_path / "r"), "--cache-dir", str(tmp_path / "c")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "task 'probe-core' cannot run on length: model type 'length' has no hidden" in err
