@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,10 +111,14 @@ def read_local_rows(path: Path, split: str | None = None) -> list[Row]:
     formats = {_format_of(p) for p in files}
     if len(formats) > 1:
         raise RmevalError(f"{path}: mixed file types in one folder; keep one format.")
-    reader = {"json": _json_rows, "csv": _csv_rows, "parquet": _parquet_rows}[formats.pop()]
+    fmt = formats.pop()
     rows: list[Row] = []
     for file in files:
-        rows.extend(reader(file, _read_bytes(file)))
+        if fmt == "json":
+            rows.extend(json_file_rows(file))
+        else:
+            reader = {"csv": _csv_rows, "parquet": _parquet_rows}[fmt]
+            rows.extend(reader(file, _read_bytes(file)))
     return _fill_missing_keys(rows)
 
 
@@ -182,13 +187,82 @@ def _json_value(text: str) -> Any:
     return json.loads(text, object_pairs_hook=_unique_keys)
 
 
+def json_file_rows(path: Path) -> list[Row]:
+    """The rows of a JSON or JSON Lines file (optionally gzipped). JSON Lines are parsed as they
+    are read, so no copy of the whole file (bytes, text, list of lines) is held beside the rows;
+    a JSON array is read whole."""
+    if _first_char(path) == "[":
+        return _json_rows(path, _read_bytes(path))
+    return _json_lines_rows(path, _text_lines(path))
+
+
+def _open_binary(path: Path) -> Any:
+    import gzip
+
+    try:
+        return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+    except OSError as exc:
+        raise RmevalError(f"{path}: could not be read ({exc.strerror}).") from exc
+
+
+def _first_char(path: Path) -> str:
+    """The first non-blank character of the file's text ('' for a blank file)."""
+    import zlib
+
+    with _open_binary(path) as fh:
+        try:
+            while block := fh.read(1 << 16):
+                head = block.decode("utf-8-sig", errors="replace").lstrip()
+                if head:
+                    return head[0]
+        except (OSError, EOFError, zlib.error) as exc:
+            raise _unreadable(path, exc) from exc
+    return ""
+
+
+def _text_lines(path: Path) -> Iterator[str]:
+    """The file's lines as ``str.splitlines`` of its whole text would give them, read lazily."""
+    import zlib
+
+    lineno = 0
+    with _open_binary(path) as fh:
+        try:
+            for raw in fh:
+                if lineno == 0 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise RmevalError(
+                        f"{path}:{lineno + 1}: byte {raw[exc.start]:#04x} is not UTF-8; save the "
+                        f"file as UTF-8."
+                    ) from exc
+                for line in text.splitlines():
+                    lineno += 1
+                    yield line
+        except (OSError, EOFError, zlib.error) as exc:
+            raise _unreadable(path, exc) from exc
+
+
+def _unreadable(path: Path, exc: BaseException) -> RmevalError:
+    """A read that failed part way: a damaged gzip stream, or the file itself."""
+    if path.name.lower().endswith(".gz") and not isinstance(exc, FileNotFoundError):
+        return RmevalError(f"{path}: not a valid gzip file ({exc}); recompress it.")
+    return RmevalError(f"{path}: could not be read ({getattr(exc, 'strerror', None) or exc}).")
+
+
 def _json_rows(path: Path, data: bytes) -> list[Row]:
     """A JSON array of objects, or JSON Lines (one object per line); strings stay strings."""
     text = _decode(path, data)
     if text.lstrip().startswith("["):
         return _json_array_rows(path, text)
+    return _json_lines_rows(path, text.splitlines())
+
+
+def _json_lines_rows(path: Path, lines: Iterable[str]) -> list[Row]:
+    """One row object per non-blank line."""
     rows = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
@@ -196,7 +270,7 @@ def _json_rows(path: Path, data: bytes) -> list[Row]:
         except _DuplicateKey as exc:
             raise RmevalError(f"{path}:{lineno}: key '{exc}' appears twice; keep one.") from exc
         except json.JSONDecodeError as exc:
-            hint = _one_object_hint(text) if lineno == 1 else "fix this line"
+            hint = _one_object_hint(path) if lineno == 1 else "fix this line"
             raise RmevalError(f"{path}:{lineno}: invalid JSON ({exc.msg}); {hint}.") from exc
         if not isinstance(row, dict):
             raise RmevalError(
@@ -207,9 +281,9 @@ def _json_rows(path: Path, data: bytes) -> list[Row]:
     return rows
 
 
-def _one_object_hint(text: str) -> str:
+def _one_object_hint(path: Path) -> str:
     try:
-        _json_value(text)
+        _json_value(_decode(path, _read_bytes(path)))
     except (json.JSONDecodeError, _DuplicateKey):
         return "fix this line"
     return (
