@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,11 +176,13 @@ class _DuplicateKey(ValueError):
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> Row:
+    """An object's pairs as a dict, refusing a repeated key; keys are interned, as each JSON
+    Lines row is parsed on its own and would otherwise hold its own copy of every column name."""
     out: Row = {}
     for key, value in pairs:
         if key in out:
             raise _DuplicateKey(key)
-        out[key] = value
+        out[sys.intern(key)] = value
     return out
 
 
@@ -192,7 +195,7 @@ def json_file_rows(path: Path) -> list[Row]:
     are read, so no copy of the whole file (bytes, text, list of lines) is held beside the rows;
     a JSON array is read whole."""
     if _first_char(path) == "[":
-        return _json_rows(path, _read_bytes(path))
+        return _json_array_rows(path, _decode(path, _read_bytes(path)))
     return _json_lines_rows(path, _text_lines(path))
 
 
@@ -221,7 +224,8 @@ def _first_char(path: Path) -> str:
 
 
 def _text_lines(path: Path) -> Iterator[str]:
-    """The file's lines as ``str.splitlines`` of its whole text would give them, read lazily."""
+    """The file's lines, read lazily. Only ``\n`` ends a line (JSON Lines): U+2028, U+2029 and
+    NEL are valid inside JSON strings, where ``str.splitlines`` would cut a row in two."""
     import zlib
 
     lineno = 0
@@ -237,9 +241,8 @@ def _text_lines(path: Path) -> Iterator[str]:
                         f"{path}:{lineno + 1}: byte {raw[exc.start]:#04x} is not UTF-8; save the "
                         f"file as UTF-8."
                     ) from exc
-                for line in text.splitlines():
-                    lineno += 1
-                    yield line
+                lineno += 1
+                yield text
         except (OSError, EOFError, zlib.error) as exc:
             raise _unreadable(path, exc) from exc
 
@@ -249,14 +252,6 @@ def _unreadable(path: Path, exc: BaseException) -> RmevalError:
     if path.name.lower().endswith(".gz") and not isinstance(exc, FileNotFoundError):
         return RmevalError(f"{path}: not a valid gzip file ({exc}); recompress it.")
     return RmevalError(f"{path}: could not be read ({getattr(exc, 'strerror', None) or exc}).")
-
-
-def _json_rows(path: Path, data: bytes) -> list[Row]:
-    """A JSON array of objects, or JSON Lines (one object per line); strings stay strings."""
-    text = _decode(path, data)
-    if text.lstrip().startswith("["):
-        return _json_array_rows(path, text)
-    return _json_lines_rows(path, text.splitlines())
 
 
 def _json_lines_rows(path: Path, lines: Iterable[str]) -> list[Row]:

@@ -74,18 +74,19 @@ def bootstrap_ci(
 
 
 def resampled_means(
-    arr: np.ndarray, *, n_boot: int = N_BOOT, seed: int = 0, chunk_elements: int = CHUNK_ELEMENTS
+    arr: np.ndarray, *, n_boot: int = N_BOOT, seed: int = 0, chunk_elements: int | None = None
 ) -> np.ndarray:
     """The ``n_boot`` bootstrap means of ``arr``, drawn a few resamples at a time.
 
     The resamples are the rows of ``rng.integers(0, n, (n_boot, n))`` for ``default_rng(seed)``,
-    drawn in blocks of at most ``chunk_elements`` indices (at least one resample): the
+    drawn in blocks of at most ``chunk_elements`` indices (default :data:`CHUNK_ELEMENTS`; at
+    least one resample per block): the
     generator's stream does not depend on how it is cut, so the means equal those of one
     ``n_boot x n`` draw bit for bit, in bounded memory.
     """
     n = arr.size
     rng = np.random.default_rng(seed)
-    rows = max(1, chunk_elements // max(n, 1))
+    rows = max(1, (chunk_elements or CHUNK_ELEMENTS) // max(n, 1))
     boots = np.empty(n_boot, dtype=float)
     for lo in range(0, n_boot, rows):
         k = min(rows, n_boot - lo)

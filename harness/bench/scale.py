@@ -3,7 +3,8 @@
 One seeded file of short pairs is generated at the largest size; the smaller sizes are its first
 rows, so their samples must match the larger runs' leading lines. Each size runs
 ``rmeval run --model length`` twice in a child process (fresh cache, then every score cached),
-timed from outside, with the child's own peak RSS (``os.wait4``). The tiny Llama classifier run
+timed from outside, with the child's own CPU seconds and peak RSS (``os.wait4``): on a shared
+machine the CPU-time ratio is the steadier one. The tiny Llama classifier run
 (random weights, word-level tokenizer) times the forward passes inside the child: the harness
 share is everything else of its wall time.
 """
@@ -73,7 +74,9 @@ def timed_child(argv: Sequence[str], forward_log: Path | None = None) -> dict[st
         from rmeval.harness.errors import RmevalError
 
         raise RmevalError(f"bench child `rmeval {' '.join(argv)}` failed: {stderr.decode()[-500:]}")
-    out: dict[str, Any] = {"wall_s": round(wall, 3), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1)}  # fmt: skip
+    out: dict[str, Any] = {"wall_s": round(wall, 3),
+                           "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+                           "peak_rss_mib": round(usage.ru_maxrss / 1024, 1)}  # fmt: skip
     if forward_log is not None:
         out["forward_s"] = round(json.loads(forward_log.read_text())["forward_s"], 3)
     return out
@@ -161,6 +164,7 @@ def measure_sizes(work: Path, sizes: Sequence[int], seed: int) -> list[dict[str,
         overlap = None if previous is None else lines[: len(previous)] == previous
         rows.append({"pairs": n, "input_mib": round(size / 2**20, 1), "fresh": fresh,
                      "cached": cached, "cached_ratio": round(cached["wall_s"] / fresh["wall_s"], 3),
+                     "cached_cpu_ratio": round(cached["cpu_s"] / fresh["cpu_s"], 3),
                      "overlap_identical": overlap})  # fmt: skip
         previous = lines
         print(format_row(rows[-1]), flush=True)
@@ -175,6 +179,8 @@ def measure_model(work: Path, pairs: int, seed: int) -> dict[str, Any]:
     folder = save_tiny_llama(work / "tiny-llama")
     run = timed_child(run_args(f"hf:{folder}", data, work, "llama"), work / "forward.json")
     share = (run["wall_s"] - run["forward_s"]) / run["wall_s"]
+    # the forward passes are timed in wall seconds: on a loaded machine they stretch as the
+    # rest does, so the share is a ratio of the same run
     return {"pairs": pairs, "model": TINY_LLAMA, **run, "harness_share": round(share, 3)}
 
 
@@ -182,7 +188,8 @@ def format_row(r: dict[str, Any]) -> str:
     """One printed line of the size table."""
     return (
         f"{r['pairs']:>9,} pairs  {r['input_mib']:7.1f} MiB in  fresh {r['fresh']['wall_s']:7.1f} s"
-        f"  cached {r['cached']['wall_s']:7.1f} s ({100 * r['cached_ratio']:.0f}%)"
+        f" (cpu {r['fresh']['cpu_s']:.1f} s)  cached {r['cached']['wall_s']:7.1f} s"
+        f" ({100 * r['cached_ratio']:.0f}%; cpu {100 * r['cached_cpu_ratio']:.0f}%)"
         f"  peak RSS {r['fresh']['peak_rss_mib']:7.0f} / {r['cached']['peak_rss_mib']:.0f} MiB"
         f"  overlap identical: {r['overlap_identical']}"
     )
