@@ -78,8 +78,14 @@ def load_rows(
     split: str | None = "train",
     name: str | None = None,
     limit: int | None = None,
+    streaming: bool = False,
 ) -> tuple[list[Row], DatasetInfo]:
-    """Load rows from a local file/folder or a hub dataset id; return rows and provenance."""
+    """Load rows from a local file/folder or a hub dataset id; return rows and provenance.
+
+    ``streaming`` reads a hub dataset through ``datasets`` streaming: rows are fetched as they
+    are read and never written to the ``datasets`` cache (for datasets larger than the disk);
+    the rows, and so their sha256, are those of a prepared load. Local files are never copied
+    to disk either way."""
     if _looks_local(source):
         path = Path(source).expanduser()
         if not path.exists():
@@ -88,7 +94,9 @@ def load_rows(
             )
         rows = read_local_rows(path, split)[:limit]
         return rows, DatasetInfo(str(path), None, None, rows_sha256(rows))
-    return _load_hub(source, revision=revision, split=split, name=name, limit=limit)
+    return _load_hub(
+        source, revision=revision, split=split, name=name, limit=limit, streaming=streaming
+    )
 
 
 def _looks_local(source: str) -> bool:
@@ -363,7 +371,13 @@ def _fill_missing_keys(rows: list[Row]) -> list[Row]:
 
 
 def _load_hub(
-    source: str, *, revision: str | None, split: str | None, name: str | None, limit: int | None
+    source: str,
+    *,
+    revision: str | None,
+    split: str | None,
+    name: str | None,
+    limit: int | None,
+    streaming: bool = False,
 ) -> tuple[list[Row], DatasetInfo]:
     """Rows of a hub dataset via `datasets`, with the commit sha it was loaded at."""
     import datasets
@@ -371,14 +385,13 @@ def _load_hub(
     datasets.disable_progress_bars()
     try:
         builder = datasets.load_dataset_builder(source, name, revision=revision)
-        builder.download_and_prepare()
-        ds = builder.as_dataset(split=split)
+        if streaming:
+            ds = builder.as_streaming_dataset(split=split)
+        else:
+            builder.download_and_prepare()
+            ds = builder.as_dataset(split=split)
     except Exception as exc:  # datasets raises many types for unreachable or missing data
-        raise RmevalError(
-            f"{source}: could not load this hub dataset (revision {revision or 'latest'}, "
-            f"split {split}): {_first_line(exc)}. Without network access, pass a local copy "
-            f"with --data TASK=PATH."
-        ) from exc
+        raise _hub_failed(source, revision, split, exc) from exc
     resolved = (
         builder.hash if isinstance(builder.hash, str) and _COMMIT.match(builder.hash) else None
     )
@@ -388,11 +401,36 @@ def _load_hub(
             f"revision {revision}; load it once with network access, or pass a local copy "
             f"with --data TASK=PATH."
         )
-    if limit is not None:
-        ds = ds.select(range(min(limit, len(ds))))
-    rows = ds.to_list()
+    if streaming:
+        rows = _streamed_rows(ds, source, revision, split, limit)
+    else:
+        if limit is not None:
+            ds = ds.select(range(min(limit, len(ds))))
+        rows = ds.to_list()
     info = DatasetInfo(source, resolved or revision, split, rows_sha256(rows), revision, resolved)
     return rows, info
+
+
+def _streamed_rows(
+    ds: Any, source: str, revision: str | None, split: str | None, limit: int | None
+) -> list[Row]:
+    """The rows of a streaming dataset, read up to ``limit``."""
+    from itertools import islice
+
+    try:
+        return [dict(row) for row in islice(ds, limit)]
+    except Exception as exc:  # a stream can fail part way (network, a damaged file)
+        raise _hub_failed(source, revision, split, exc) from exc
+
+
+def _hub_failed(
+    source: str, revision: str | None, split: str | None, exc: BaseException
+) -> RmevalError:
+    return RmevalError(
+        f"{source}: could not load this hub dataset (revision {revision or 'latest'}, "
+        f"split {split}): {_first_line(exc)}. Without network access, pass a local copy "
+        f"with --data TASK=PATH."
+    )
 
 
 def _first_line(exc: BaseException) -> str:

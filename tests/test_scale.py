@@ -153,3 +153,24 @@ def test_the_scale_bench_writes_its_table(tmp_path, capsys):
     assert large["overlap_identical"] is True and small["overlap_identical"] is None
     assert all(r["fresh"]["peak_rss_mib"] > 0 and r["cached"]["wall_s"] > 0 for r in rec["sizes"])
     assert "overlap identical: True" in capsys.readouterr().out
+
+
+def test_a_streamed_hub_dataset_has_the_rows_and_sha256_of_a_prepared_one(tmp_path, monkeypatch):
+    import datasets
+    from rmeval.tasks.preference import pairwise
+
+    folder = tmp_path / "hub"
+    folder.mkdir()
+    write_pairs(folder / "train.jsonl", 30, seed=2)
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "dscache")
+    task = pairwise(data=str(folder), streaming="true", limit=20)
+    monkeypatch.setattr(data, "_looks_local", lambda source: False)  # as a hub id would
+    streamed, sinfo = task.load_rows()
+    assert not list((tmp_path / "dscache").rglob("*.arrow"))  # nothing prepared on disk
+    prepared, info = data._load_hub(str(folder), revision=None, split="train", name=None, limit=20)
+    assert list((tmp_path / "dscache").rglob("*.arrow"))
+    assert streamed == prepared and len(streamed) == 20
+    assert sinfo.sha256 == info.sha256 == data.rows_sha256(prepared)
+    assert task.params["streaming"] is True
+    with pytest.raises(data.RmevalError, match="streaming=maybe: use true or false"):
+        pairwise(data=str(folder), streaming="maybe")
