@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,11 @@ MODEL_PAIRS = 100_000
 TINY_LLAMA = dict(arch="llama", hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                   num_attention_heads=2, num_key_value_heads=2, head_dim=32, dtype="float32",
                   max_tokens=256)  # fmt: skip
-_CHILD = "import sys; from rmeval.harness.bench.scale import child_main; child_main(sys.argv[1:])"
+_CHILD = (  # the command line is imported here, not by this module (which the CLI imports)
+    "import sys; from rmeval.harness.bench.scale import child_setup; "
+    "from rmeval.harness.cli import main; argv, done = child_setup(sys.argv[1:]); "
+    "rc = main(argv); done(); sys.exit(rc)"
+)
 
 
 def write_pairs(path: Path, n: int, seed: int = 0, n_words: int = 500) -> int:
@@ -82,20 +86,15 @@ def timed_child(argv: Sequence[str], forward_log: Path | None = None) -> dict[st
     return out
 
 
-def child_main(argv: Sequence[str]) -> None:
-    """The child: ``rmeval`` with, after ``--forward-log PATH``, the adapters' forward passes
-    timed (outermost call only) and their total written to PATH at exit."""
-    from rmeval.harness.cli import main
-
+def child_setup(argv: Sequence[str]) -> tuple[list[str], Callable[[], None]]:
+    """The child's ``rmeval`` arguments and what to call when it ends: with a leading
+    ``--forward-log PATH``, the adapters' forward passes are timed (outermost call only) and
+    their total is written to PATH."""
     argv = list(argv)
-    log = None
-    if argv[:1] == ["--forward-log"]:
-        log, argv = Path(argv[1]), argv[2:]
-        spent = _time_forwards()
-    rc = main(argv)
-    if log is not None:
-        log.write_text(json.dumps({"forward_s": spent[0]}))
-    sys.exit(rc)
+    if argv[:1] != ["--forward-log"]:
+        return argv, lambda: None
+    log, spent = Path(argv[1]), _time_forwards()
+    return argv[2:], lambda: log.write_text(json.dumps({"forward_s": spent[0]}))
 
 
 def _time_forwards() -> list[float]:
