@@ -55,14 +55,20 @@ class ScoreRequest:
     reference: str | None = None
     context: tuple[Turn, ...] = ()
     """Earlier turns of a multi-turn conversation, ``(role, content)`` before ``prompt``."""
+    _key: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def key(self) -> str:
-        """Content hash: identical requests from different tasks share one cache entry."""
-        parts: list[Any] = [self.prompt, self.response, self.reference]
-        if self.context:  # single-turn keys stay as they were before multi-turn prompts
-            parts.append([list(turn) for turn in self.context])
-        return sha256_text(canonical_json(parts))
+        """Content hash: identical requests from different tasks share one cache entry.
+
+        Computed on first use and kept (the request is immutable): the scoring loop, the task
+        and the result files all ask for it."""
+        if self._key is None:
+            parts: list[Any] = [self.prompt, self.response, self.reference]
+            if self.context:  # single-turn keys stay as they were before multi-turn prompts
+                parts.append([list(turn) for turn in self.context])
+            object.__setattr__(self, "_key", sha256_text(canonical_json(parts)))
+        return self._key  # type: ignore[return-value]
 
     @property
     def prompt_text(self) -> str:

@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from rmeval.harness.adapters.base import parse_bool
 from rmeval.harness.data import DatasetInfo, is_local_data, load_rows
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.metrics import best_of_n_credit, pairwise_credit
@@ -102,6 +103,31 @@ class PreferenceTask(Task):
         "n_chosen": 1,
     }
 
+    def __init__(self, streaming: bool | str = False, **kwargs: Any) -> None:
+        stream = parse_bool(streaming, "--task-args streaming")
+        own = (PreferenceTask.load_rows, PreferenceFileTask.load_rows)
+        if stream and type(self).load_rows not in own:
+            raise RmevalError(
+                f"--task-args streaming=true: task '{self.name}' loads its own data; streaming "
+                f"applies to the pairwise and best-of-n tasks."
+            )
+        super().__init__(
+            **kwargs, **({"streaming": True} if stream else {})
+        )  # params: only when on
+        self.streaming = stream
+
+    def load_rows(self) -> tuple[list[dict[str, Any]], DatasetInfo]:
+        """The rows; a hub dataset is streamed with ``streaming=true`` (see ``load_rows``)."""
+        if self.data is None:
+            return super().load_rows()
+        return load_rows(
+            self.data,
+            revision=self.revision,
+            split=self.split,
+            limit=self.limit,
+            streaming=self.streaming,
+        )
+
     def build_examples(self, rows: list[dict[str, Any]]) -> list[Example]:
         """Rows in any recognised format (the format is recorded in ``dataset.format``)."""
         source = self.data or self.name
@@ -157,6 +183,7 @@ class PreferenceFileTask(PreferenceTask):
             split=self.split,
             name=self.config_name,
             limit=self.limit,
+            streaming=self.streaming,
         )
 
 
