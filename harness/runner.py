@@ -34,6 +34,7 @@ from rmeval.harness.results import (
     write,
 )
 from rmeval.harness.scoring import ScoringStats, score_requests, unique_requests
+from rmeval.harness.steps import check_capabilities
 from rmeval.harness.task import RunContext, Task
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,7 @@ def checked_result_dir(model: RewardModel, tasks: Sequence[Task], opts: RunOptio
     """The model's result folder, once no task's result file there has another identity; None
     without an output folder (the Python API: results are returned, not written)."""
     label = opts.name or run_label(model)
+    check_capabilities(model, tasks)
     for task in tasks:
         task.examples()  # loads the rows: the identity holds their sha256
     if opts.output_dir is None:
