@@ -15,6 +15,8 @@ import pytest
 
 from tests.tiny_models import build_model, train_tokenizer
 
+__all__ = ["tiny_llama_lm_ref", "tiny_tag_prm", "tiny_token_prm"]
+
 
 def _llama(folder: Path, head: str, special: list[str], seed: int = 0) -> Path:
     import torch

@@ -14,8 +14,6 @@ from rmeval.harness.runner import build_model
 from rmeval.harness.scoring import score_requests
 from rmeval.harness.steps import STEP_JOIN, aggregate, check_capabilities, prefixes
 
-from tests.prm_models import tiny_llama_lm_ref, tiny_tag_prm, tiny_token_prm  # noqa: F401
-
 PROMPT = "what is two plus three times four"
 STEPS = [
     ("three times four equals twelve", "two plus twelve equals fourteen", "so the answer is"),
