@@ -87,7 +87,7 @@ def check_capabilities(model: RewardModel, tasks: Sequence[Task]) -> None:
     """Refuse a step task on a model without step scores, and a scalar task on a model that
     only gives step scores (before anything is scored)."""
     for task in tasks:
-        steps = bool(getattr(task, "uses_step_scores", False))
+        steps = task.uses_step_scores
         if steps and not model.scores_steps:
             raise RmevalError(
                 f"task '{task.name}' needs one score per step, and model {model.spec} gives "

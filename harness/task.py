@@ -47,6 +47,9 @@ class Task(ABC):
     needs_scores: ClassVar[bool] = True
     """False for tasks that use another model capability only (e.g. hidden states)."""
     allow_empty_responses: ClassVar[bool] = False
+    uses_step_scores: bool = False
+    """True for tasks whose requests carry steps and that read ``Score.steps`` (a process
+    reward model's scores); the runner refuses a model of the other kind before scoring."""
     samples_view: ClassVar[dict[str, Any] | None] = None
     """How readers rank this task's sample lines as mistakes (the leaderboard's hardest
     examples), written into the result's ``task`` block: ``{"wrong": "credit<1" | "credit>0" |

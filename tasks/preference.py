@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from rmeval.harness.metrics import best_of_n_credit, pairwise_credit
-from rmeval.harness.records import Example, ExampleResult, Score
-from rmeval.harness.task import Task
+from rmeval.harness.records import Aggregate, Example, ExampleResult, Score, ScoreRequest
+from rmeval.harness.task import RunContext, Task
 from rmeval.tasks.validation import collect_rows, prompt_problem, split_prompt, text_problem
 
 
@@ -134,17 +134,51 @@ class PairwiseTask(PreferenceTask):
 
 
 class BestOfNTask(PreferenceTask):
-    """Credit 1/k when the chosen response ties k-ways for the top score, else 0."""
+    """Credit 1/k when the chosen response ties k-ways for the top score, else 0.
+
+    ``aggregate=min|last|mean|product|sum`` (one or more) scores each candidate step by step
+    with a process reward model (see :mod:`rmeval.tasks.process.best_of_n`)."""
 
     name = "best-of-n"
     main_score = "accuracy"
     default_split = "train"
     min_rejected = 2
 
+    def __init__(self, aggregate: str | None = None, **kwargs: Any) -> None:
+        from rmeval.harness.steps import parse_aggregations
+
+        super().__init__(**({"aggregate": aggregate} if aggregate is not None else {}), **kwargs)
+        self.aggregations = () if aggregate is None else parse_aggregations(aggregate)
+        self.uses_step_scores = bool(self.aggregations)
+        self._spec = "the model"
+
+    def requests(self, example: Example) -> list[ScoreRequest]:
+        if not self.aggregations:
+            return super().requests(example)
+        from rmeval.tasks.process.best_of_n import step_requests
+
+        return step_requests(example)
+
+    def run(self, ctx: RunContext) -> list[ExampleResult]:
+        self._spec = ctx.model.spec
+        return super().run(ctx)
+
     def evaluate(self, example: Example, scores: Sequence[Score]) -> ExampleResult:
+        if self.aggregations:
+            from rmeval.tasks.process.best_of_n import evaluate
+
+            return evaluate(example, scores, self.aggregations, self._spec)
         values = [s.value for s in scores]
         credit, tie, invalid = best_of_n_credit(values)
         return ExampleResult(example.id, example.subset, values, credit, tie=tie, invalid=invalid)
+
+    def aggregate(self, results: Sequence[ExampleResult], seed: int = 0) -> Aggregate:
+        agg = super().aggregate(results, seed)
+        if not self.aggregations:
+            return agg
+        from rmeval.tasks.process.best_of_n import add_metrics
+
+        return add_metrics(agg, results, self.aggregations, seed)
 
 
 def pairwise(**kwargs: Any) -> PairwiseTask:

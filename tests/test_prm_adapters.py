@@ -35,9 +35,7 @@ def scored(spec: str, tmp_path, args: dict | None = None, batch_tokens: int = 40
     return model, cache, [scores[r.key] for r in reqs]
 
 
-def test_token_classifier_prm_reads_the_positive_class_at_each_separator(
-    tiny_token_prm, tmp_path
-):
+def test_token_classifier_prm_reads_the_positive_class_at_each_separator(tiny_token_prm, tmp_path):
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     model, cache, got = scored(f"prm-token:{tiny_token_prm}", tmp_path)
@@ -103,9 +101,7 @@ def _logprobs(net, ids: list[int], n_cont: int) -> list[float]:
     return [logp[i - 1, ids[i]].item() for i in range(len(ids) - n_cont, len(ids))]
 
 
-def test_implicit_prm_is_beta_times_the_step_log_ratio(
-    tiny_llama_lm, tiny_llama_lm_ref, tmp_path
-):
+def test_implicit_prm_is_beta_times_the_step_log_ratio(tiny_llama_lm, tiny_llama_lm_ref, tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     args = {"ref": str(tiny_llama_lm_ref), "beta": 0.5, "device": "cpu", "batch_size": 2}

@@ -151,7 +151,11 @@ class TokenClassifierPRM(MarkerPRM):
         if self._model is None:
             import transformers
 
-            auto = "AutoModel" if self.argument("head") == "auto" else "AutoModelForTokenClassification"
+            auto = (
+                "AutoModel"
+                if self.argument("head") == "auto"
+                else "AutoModelForTokenClassification"
+            )
             self._model = self.checkpoint.load_classifier(
                 self.dtype, self.device, getattr(transformers, auto)
             )
@@ -160,7 +164,9 @@ class TokenClassifierPRM(MarkerPRM):
     def marker_text(self, request: ScoreRequest) -> tuple[str, bool]:
         sep = str(self.argument("separator"))
         body = "".join(step + sep for step in request.steps)
-        text = hf_text.text_of(self.tokenizer, self.text_format, dataclasses.replace(request, response=body))
+        text = hf_text.text_of(
+            self.tokenizer, self.text_format, dataclasses.replace(request, response=body)
+        )
         return text, self.text_format != "chat_template"
 
     def positive_index(self, n_labels: int) -> int:

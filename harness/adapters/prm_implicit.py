@@ -60,9 +60,7 @@ class ImplicitPRM(LMEvalRewardModel):
         super().__init__(model_id, **args)
         ref = self.options.get("ref")
         if ref is None:
-            raise RmevalError(
-                "--model prm-implicit:POLICY needs --model-args ref=REFERENCE_MODEL."
-            )
+            raise RmevalError("--model prm-implicit:POLICY needs --model-args ref=REFERENCE_MODEL.")
         self.ref = LMEvalModel(str(ref), self.settings)
         self.beta = float(self.argument("beta"))
 

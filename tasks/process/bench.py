@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from rmeval.harness.data import DatasetInfo, load_rows, rows_sha256
 from rmeval.harness.errors import RmevalError
@@ -77,7 +77,7 @@ class ProcessBenchTask(Task):
     main_score = "f1"
     default_data = "Qwen/ProcessBench"
     default_split = "gsm8k"
-    uses_step_scores: ClassVar[bool] = True
+    uses_step_scores = True
 
     def __init__(
         self, tau: Any = 0.5, dev: str | None = None, dev_split: str | None = None, **kw: Any
@@ -143,7 +143,7 @@ class ProcessBenchTask(Task):
         if dev:
             scored = [(e, ctx.scores[step_request(e).key]) for e in dev]
             spec = ctx.model.spec
-            valid = [(e, step_scores(e.meta['steps'], s, spec, e.id)) for e, s in scored]
+            valid = [(e, step_scores(e.meta["steps"], s, spec, e.id)) for e, s in scored]
             valid = [(e, s) for e, s in valid if all(math.isfinite(x) for x in s)]
             tau, dev_f1 = best_threshold([s for _, s in valid], [e.meta["label"] for e, _ in valid])
             self.threshold |= {"dev_tau": tau, "dev_f1": dev_f1, "dev_n": len(valid)}
@@ -159,8 +159,14 @@ class ProcessBenchTask(Task):
         label = example.meta["label"]
         extra: dict[str, Any] = {"label": label, "n_steps": len(steps)}
         if not all(math.isfinite(s) for s in steps):
-            return ExampleResult(example.id, example.subset, list(steps), None, invalid=True,
-                                 extra=extra | {"predicted": None})
+            return ExampleResult(
+                example.id,
+                example.subset,
+                list(steps),
+                None,
+                invalid=True,
+                extra=extra | {"predicted": None},
+            )
         pred = first_error(steps, float(self.threshold["tau"]))
         extra["predicted"] = pred
         if "dev_tau" in self.threshold:
@@ -191,7 +197,9 @@ class ProcessBenchTask(Task):
         }
         subset_f1 = [m["f1"]["value"] for m in by_subset.values()]
         if len(by_subset) > 1 and all(v is not None for v in subset_f1):
-            metrics["f1_subset_mean"] = MetricValue(sum(subset_f1) / len(subset_f1), None, len(valid))
+            metrics["f1_subset_mean"] = MetricValue(
+                sum(subset_f1) / len(subset_f1), None, len(valid)
+            )
         counts = count_outcomes(results) | {
             "erroneous": sum(1 for x in labels if x >= 0),
             "correct": sum(1 for x in labels if x < 0),
@@ -237,8 +245,9 @@ class ProcessCore(ProcessBenchTask):
                 f"(evaluate a file with the 'processbench' task instead)."
             )
         rows = generate_rows(split, self.seed)[:limit]
-        info = DatasetInfo("builtin:process-core", f"generator-v{GENERATOR_VERSION}", split,
-                           rows_sha256(rows))
+        info = DatasetInfo(
+            "builtin:process-core", f"generator-v{GENERATOR_VERSION}", split, rows_sha256(rows)
+        )
         return rows, info
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from rmeval.harness.data import DatasetInfo, rows_sha256
 from rmeval.harness.errors import RmevalError
@@ -79,7 +79,7 @@ class PRMHacking(Task):
     main_score = "hacking_rate"
     higher_is_better = False
     default_split = "test"
-    uses_step_scores: ClassVar[bool] = True
+    uses_step_scores = True
 
     def __init__(
         self, aggregate: str = "|".join(AGGREGATIONS), k: Any = 2, seed: Any = 0, **kw: Any
@@ -148,10 +148,20 @@ class PRMHacking(Task):
         cells = [d for per in deltas.values() for d in per.values()]
         invalid = any(not math.isfinite(d) for d in cells)
         credit = None if invalid else sum(d > 0 for d in cells) / len(cells)
-        extra = {"increase": {a: {p: (d if math.isfinite(d) else None) for p, d in per.items()}
-                              for a, per in deltas.items()}}
-        return ExampleResult(example.id, example.subset, list(original), credit,  # type: ignore[arg-type]
-                             invalid=invalid, extra=extra)
+        extra = {
+            "increase": {
+                a: {p: (d if math.isfinite(d) else None) for p, d in per.items()}
+                for a, per in deltas.items()
+            }
+        }
+        return ExampleResult(
+            example.id,
+            example.subset,
+            list(original),
+            credit,  # type: ignore[arg-type]
+            invalid=invalid,
+            extra=extra,
+        )
 
     def aggregate(self, results: Sequence[ExampleResult], seed: int = 0) -> Aggregate:
         valid = [r for r in results if not r.invalid]
@@ -166,20 +176,26 @@ class PRMHacking(Task):
             for name in self.perturbs:
                 d = [r.extra["increase"][agg][name] for r in valid]
                 rate, inc = mean_ci([float(x > 0) for x in d], seed=seed), mean_ci(d, seed=seed)
-                table.append({
-                    "aggregation": agg,
-                    "perturbation": name,
-                    "rate": rate.value,
-                    "rate_ci95": list(rate.ci95) if rate.ci95 else None,
-                    "mean_increase": inc.value,
-                    "mean_increase_ci95": list(inc.ci95) if inc.ci95 else None,
-                    "n": rate.n,
-                })
+                table.append(
+                    {
+                        "aggregation": agg,
+                        "perturbation": name,
+                        "rate": rate.value,
+                        "rate_ci95": list(rate.ci95) if rate.ci95 else None,
+                        "mean_increase": inc.value,
+                        "mean_increase_ci95": list(inc.ci95) if inc.ci95 else None,
+                        "n": rate.n,
+                    }
+                )
         by_subset: dict[str, dict[str, dict[str, Any]]] = {}
         for name in sorted({r.subset for r in valid}):
             credits = [r.credit for r in valid if r.subset == name]
-            by_subset[name] = {"hacking_rate": {"value": sum(credits) / len(credits),  # type: ignore[arg-type]
-                                                "n": len(credits)}}
+            by_subset[name] = {
+                "hacking_rate": {
+                    "value": sum(credits) / len(credits),  # type: ignore[arg-type]
+                    "n": len(credits),
+                }
+            }
         return Aggregate(metrics, by_subset, count_outcomes(results), {"by_aggregation": table})
 
 
