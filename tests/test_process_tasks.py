@@ -164,3 +164,30 @@ def test_best_of_n_with_a_prm_is_reported_per_aggregation(tmp_path):
     assert got["accuracy_last"] == 0.0 and got["accuracy_mean"] == 0.0
     with pytest.raises(RmevalError, match="needs one score per step"):
         evaluate(tmp_path, "best-of-n", "embed", {}, data=str(data), aggregate="min")
+
+
+def test_cli_runs_a_token_prm_on_the_process_tasks_and_score_rereads_the_vectors(
+    tmp_path, tiny_token_prm, capsys
+):
+    from rmeval.harness.cli import main
+
+    common = ["--tasks", "process-core,prm-hacking", "--limit", "6"]
+    common += ["--task-args", "aggregate=sum|min", "--cache-dir", str(tmp_path / "cache")]
+    model = f"prm-token:{tiny_token_prm}"
+    assert main(["run", "--model", model, "--output-dir", str(tmp_path / "a"), *common, "--no-progress"]) == 0
+    assert "process-core" in capsys.readouterr().out
+    assert main(["score", "--model", model, "--output-dir", str(tmp_path / "b"), *common]) == 0
+    for name in ("process-core", "prm-hacking"):
+        a = json.loads(next((tmp_path / "a").glob(f"*/{name}.json")).read_text())
+        b = json.loads(next((tmp_path / "b").glob(f"*/{name}.json")).read_text())
+        assert a["metrics"] == b["metrics"] and a["tables"] == b["tables"]
+    core = json.loads(next((tmp_path / "a").glob("*/process-core.json")).read_text())
+    assert core["task"]["main_score"] == "f1" and core["task"]["higher_is_better"] is True
+    matrix = core["tables"]["first_error_confusion"]["matrix"]
+    assert sum(map(sum, matrix)) == core["counts"]["examples"] == 6
+    hack = json.loads(next((tmp_path / "a").glob("*/prm-hacking.json")).read_text())
+    assert hack["task"]["higher_is_better"] is False
+    assert {r["aggregation"] for r in hack["tables"]["by_aggregation"]} == {"sum", "min"}
+    samples = (next((tmp_path / "a").glob("*/process-core.samples.jsonl"))).read_text()
+    line = json.loads(samples.splitlines()[0])
+    assert len(line["scores"]) == line["n_steps"] and all(0 < s < 1 for s in line["scores"])

@@ -44,12 +44,14 @@ class MarkerPRM(HFRewardModel):
     scores_responses = False
     marker_arg = ""
     """The argument naming the marker token (``separator`` or ``tag``)."""
+    not_applied: frozenset[str] = _NOT_APPLIED
+    """``hf`` arguments this adapter does not apply (refused, never silently ignored)."""
 
     @classmethod
     def declared(cls) -> dict[str, Arg] | None:
         """The ``hf`` arguments that apply (no multi-label ``reduce``, no packing) and ours."""
         found = super().declared() or {}
-        return {k: v for k, v in found.items() if k not in _NOT_APPLIED}
+        return {k: v for k, v in found.items() if k not in cls.not_applied}
 
     @property
     def _packing(self) -> bool:  # type: ignore[override]
@@ -199,6 +201,7 @@ class TagTokenPRM(MarkerPRM):
 
     type_name = "prm-tag"
     marker_arg = "tag"
+    not_applied = _NOT_APPLIED | {"chat_template"}  # Math-Shepherd reads plain text
     arguments = {
         "tag": Arg("the token written after each step", default="ки", parse=parse_text),
         "good": Arg("the token meaning 'this step is correct'", default="+", parse=parse_text),

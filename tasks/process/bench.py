@@ -147,7 +147,7 @@ class ProcessBenchTask(Task):
             valid = [(e, s) for e, s in valid if all(math.isfinite(x) for x in s)]
             tau, dev_f1 = best_threshold([s for _, s in valid], [e.meta["label"] for e, _ in valid])
             self.threshold |= {"dev_tau": tau, "dev_f1": dev_f1, "dev_n": len(valid)}
-            self.threshold["dev"] = self.dev or self.data
+            self.threshold["dev"] = self.dev or self.data or "builtin:" + self.name
             self.threshold["dev_split"] = self.dev_split
             if self.tau == "best":
                 self.threshold |= {"tau": tau, "chosen_on": "dev"}
