@@ -14,6 +14,8 @@ from rmeval.harness.runner import build_model
 from rmeval.harness.scoring import score_requests
 from rmeval.harness.steps import STEP_JOIN, aggregate, check_capabilities, prefixes
 
+from tests.lm_fixtures import CHAT_TEMPLATE
+
 PROMPT = "what is two plus three times four"
 STEPS = [
     ("three times four equals twelve", "two plus twelve equals fourteen", "so the answer is"),
@@ -57,6 +59,18 @@ def test_token_classifier_prm_reads_the_positive_class_at_each_separator(tiny_to
     # positive=0 reads the other class: 1 - p for a two-class head
     _, _, other = scored(f"prm-token:{tiny_token_prm}", tmp_path, {"positive": "wrong"})
     assert other[0].steps == pytest.approx([1 - p for p in got[0].steps], abs=1e-5)
+    # with a chat template and a system turn, as Qwen2.5-Math-PRM's usage example has them
+    args = {"chat_template": CHAT_TEMPLATE, "system": "Reason step by step."}
+    _, _, chat = scored(f"prm-token:{tiny_token_prm}", tmp_path, args)
+    tok.chat_template = CHAT_TEMPLATE
+    body = "".join(s + "<extra_0>" for s in STEPS[0])
+    turns = [("system", args["system"]), ("user", PROMPT), ("assistant", body)]
+    text = tok.apply_chat_template([{"role": r, "content": c} for r, c in turns], tokenize=False)
+    ids = torch.tensor([tok(text, add_special_tokens=False)["input_ids"]])
+    with torch.no_grad():
+        probs = net(input_ids=ids).logits[0].softmax(-1)[:, 1]
+    assert chat[0].steps == pytest.approx(probs[ids[0] == sep].tolist(), abs=1e-5)
+    assert chat[0].steps != pytest.approx(got[0].steps, abs=1e-5)
 
 
 def test_tag_prm_is_good_over_good_plus_bad_at_each_tag(tiny_tag_prm, tmp_path):

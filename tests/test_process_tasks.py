@@ -38,7 +38,9 @@ def evaluate(tmp_path, task: str, model: str = "length", args: dict | None = Non
     tasks = load_tasks(task, **task_args)
     opts = RunOptions(models=[model], tasks=[task], output_dir=None, progress=False)
     cache = ScoreCache(tmp_path / "cache.sqlite")
-    (result,) = evaluate_model(build_model(model, WORDS if args is None else args), tasks, cache, opts)
+    (result,) = evaluate_model(
+        build_model(model, WORDS if args is None else args), tasks, cache, opts
+    )
     return result
 
 
@@ -174,7 +176,12 @@ def test_cli_runs_a_token_prm_on_the_process_tasks_and_score_rereads_the_vectors
     common = ["--tasks", "process-core,prm-hacking", "--limit", "6"]
     common += ["--task-args", "aggregate=sum|min", "--cache-dir", str(tmp_path / "cache")]
     model = f"prm-token:{tiny_token_prm}"
-    assert main(["run", "--model", model, "--output-dir", str(tmp_path / "a"), *common, "--no-progress"]) == 0
+    assert (
+        main(
+            ["run", "--model", model, "--output-dir", str(tmp_path / "a"), *common, "--no-progress"]
+        )
+        == 0
+    )
     assert "process-core" in capsys.readouterr().out
     assert main(["score", "--model", model, "--output-dir", str(tmp_path / "b"), *common]) == 0
     for name in ("process-core", "prm-hacking"):

@@ -4,7 +4,8 @@
 ``step_1 SEP step_2 SEP ... step_n SEP`` (``separator=``, default ``<extra_0>``), rendered with
 the tokenizer's chat template (else ``User: {prompt}\\n\\nAssistant: {steps}``); a token
 classifier's softmax over its labels is read at each separator and the step score is the
-probability of ``positive=`` (an index or a label name, default 1). ``head=token`` loads
+probability of ``positive=`` (an index or a label name, default 1); ``system=`` puts a system
+turn before the problem (Qwen's usage example gives one). ``head=token`` loads
 ``AutoModelForTokenClassification`` (TRL's PRM trainer saves these); ``head=auto`` loads
 ``AutoModel`` with the checkpoint's own code (``trust_remote_code=true``, as the Qwen release
 needs) and reads its first output as the per-token logits.
@@ -142,10 +143,11 @@ class TokenClassifierPRM(MarkerPRM):
             default="token",
             parse=parse_choice("token", "auto"),
         ),
+        "system": Arg("a system turn before the problem (chat template)", parse=parse_text),
     }
 
     def marker_fields(self) -> dict[str, Any]:
-        return {k: self.argument(k) for k in ("separator", "positive", "head")}
+        return {k: self.argument(k) for k in ("separator", "positive", "head", "system")}
 
     @property
     def model(self) -> Any:
@@ -166,6 +168,14 @@ class TokenClassifierPRM(MarkerPRM):
     def marker_text(self, request: ScoreRequest) -> tuple[str, bool]:
         sep = str(self.argument("separator"))
         body = "".join(step + sep for step in request.steps)
+        system = self.argument("system")
+        if system is not None:
+            if self.text_format != "chat_template":
+                raise RmevalError(
+                    f"--model-args system=: {self.model_id}'s tokenizer has no chat template "
+                    f"to place a system turn in; drop system= or give chat_template=."
+                )
+            request = dataclasses.replace(request, context=(("system", system), *request.context))
         text = hf_text.text_of(
             self.tokenizer, self.text_format, dataclasses.replace(request, response=body)
         )
