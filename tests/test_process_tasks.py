@@ -198,3 +198,22 @@ def test_cli_runs_a_token_prm_on_the_process_tasks_and_score_rereads_the_vectors
     samples = (next((tmp_path / "a").glob("*/process-core.samples.jsonl"))).read_text()
     line = json.loads(samples.splitlines()[0])
     assert len(line["scores"]) == line["n_steps"] and all(0 < s < 1 for s in line["scores"])
+
+
+def test_compare_resamples_the_f1_formula():
+    """The scorer ``rmeval compare`` uses gives the result file's values on the hand rows."""
+    import numpy as np
+    from rmeval.harness.records import ExampleResult
+    from rmeval.tasks.process.metrics import best_threshold
+
+    labels, preds = [1, -1, 1, -1, 1, 0, -1], [1, -1, 0, 2, 1, -1, -1]
+    results = [
+        ExampleResult(str(i), "s", [1.0], float(p == t), extra={"label": t, "predicted": p})
+        for i, (t, p) in enumerate(zip(labels, preds))
+    ]
+    (task,) = load_tasks("processbench", data=BENCH)
+    scorer = task.scorer(results)
+    assert scorer.point()["f1"] == pytest.approx(4 / 7)
+    assert scorer.resampled(np.array([0, 1]))["f1"] == 1.0  # one right of each kind
+    dev = [[3, 1], [4, 4], [2, 4], [5, 3]]
+    assert best_threshold(dev, [1, -1, 0, -1]) == (3.0, 1.0)

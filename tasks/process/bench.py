@@ -18,9 +18,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from rmeval.harness.data import DatasetInfo, load_rows, rows_sha256
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.metrics import count_outcomes
+from rmeval.harness.paired_stats import ItemScorer
 from rmeval.harness.records import (
     Aggregate,
     Example,
@@ -37,6 +39,7 @@ from rmeval.tasks.process.metrics import (
     confusion,
     first_error,
     harmonic,
+    point_values,
     process_metrics,
 )
 from rmeval.tasks.process.rows import process_examples, step_request
@@ -175,6 +178,21 @@ class ProcessBenchTask(Task):
         return ExampleResult(example.id, example.subset, list(steps), credit, extra=extra)
 
     # -- metrics ------------------------------------------------------------------------
+    def scorer(self, results: Sequence[ExampleResult]) -> ItemScorer:
+        """F1 and the two accuracies on resampled solutions, for ``rmeval compare``."""
+        valid = [r for r in results if not r.invalid]
+        labels = np.array([r.extra["label"] for r in valid], dtype=int)
+        preds = np.array([r.extra["predicted"] for r in valid], dtype=int)
+
+        def formula(idx: np.ndarray | None) -> dict[str, float | None]:
+            return (
+                point_values(labels, preds)
+                if idx is None
+                else point_values(labels[idx], preds[idx])
+            )
+
+        return ItemScorer(len(valid), formula)
+
     def aggregate(self, results: Sequence[ExampleResult], seed: int = 0) -> Aggregate:
         valid = [r for r in results if not r.invalid]
         labels = [r.extra["label"] for r in valid]

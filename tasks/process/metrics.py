@@ -30,13 +30,17 @@ def harmonic(a: float | None, c: float | None) -> float | None:
     return 0.0 if a + c == 0 else 2 * a * c / (a + c)
 
 
-def _f1_of(labels: np.ndarray, preds: np.ndarray) -> float:
+def point_values(labels: np.ndarray, preds: np.ndarray) -> dict[str, float | None]:
+    """``f1``, ``acc_erroneous`` and ``acc_correct`` of these solutions (None: undefined)."""
     err = labels >= 0
-    if not err.any() or err.all():
-        return math.nan
-    a = float((preds[err] == labels[err]).mean())
-    c = float((preds[~err] == -1).mean())
-    return harmonic(a, c)  # type: ignore[return-value]
+    a = float((preds[err] == labels[err]).mean()) if err.any() else None
+    c = float((preds[~err] == -1).mean()) if (~err).any() else None
+    return {"f1": harmonic(a, c), "acc_erroneous": a, "acc_correct": c}
+
+
+def _f1_of(labels: np.ndarray, preds: np.ndarray) -> float:
+    f1 = point_values(labels, preds)["f1"]
+    return math.nan if f1 is None else f1
 
 
 def process_metrics(
