@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rmeval.harness.adapters.base import Arg, Encoded, parse_text
+from rmeval.harness.adapters.dpo import reference_split
 from rmeval.harness.adapters.loglik import LMEvalModel, LMEvalRewardModel, Split
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.records import Score, ScoreRequest
@@ -84,16 +85,9 @@ class ImplicitPRM(LMEvalRewardModel):
         for r in requests:
             context = self.main.text_context(r)
             policy = self.main.split(context, r.response)
-            ref = self.ref.split(context, r.response)
-            if (ref.context_ids, ref.continuation_ids) != (
-                policy.context_ids,
-                policy.continuation_ids,
-            ):
-                raise RmevalError(
-                    f"prm-implicit: policy {self.model_id} and reference {self.ref.model_id} "
-                    f"tokenise the prompt {r.prompt[:40]!r} differently; implicit process "
-                    f"rewards need the same tokenizer."
-                )
+            ref = reference_split(
+                self.main, self.ref, context, r, policy, "implicit process rewards"
+            )
             payload = (policy, self.bounds(context, r, policy))
             out.append(Encoded(policy.n_tokens, payload, policy.truncated or ref.truncated))
         return out
