@@ -185,6 +185,15 @@ def test_markers_must_be_one_token_and_one_per_step(tiny_token_prm, tmp_path):
     model = build_model(f"prm-token:{tiny_token_prm}", {"separator": "two plus"})
     with pytest.raises(RmevalError, match="separator=two plus.*one token"):
         model.encode(step_requests())
+    # a max-length cut that removes separators: those steps score NaN, the rest are kept
+    full = build_model(f"prm-token:{tiny_token_prm}", {}).encode(step_requests())[2]
+    cut = build_model(
+        f"prm-token:{tiny_token_prm}",
+        {"max_length": full.payload["steps"][1] + 1, "truncation_side": "right"},
+    )
+    (score,) = cut.forward(cut.encode(step_requests()[2:]))
+    assert score.truncated and all(math.isnan(v) for v in score.steps[2:])
+    assert all(math.isfinite(v) for v in score.steps[:2])
     model = build_model(f"prm-token:{tiny_token_prm}", {})
     bad = ScoreRequest(PROMPT, "a<extra_0>b", steps=("a<extra_0>b",))
     with pytest.raises(RmevalError, match="1 steps but 2 '<extra_0>'"):

@@ -217,3 +217,18 @@ def test_compare_resamples_the_f1_formula():
     assert scorer.resampled(np.array([0, 1]))["f1"] == 1.0  # one right of each kind
     dev = [[3, 1], [4, 4], [2, 4], [5, 3]]
     assert best_threshold(dev, [1, -1, 0, -1]) == (3.0, 1.0)
+
+
+def test_a_nan_step_is_invalid_and_a_wrong_count_is_refused():
+    import math
+
+    from rmeval.harness.records import Score
+
+    (task,) = load_tasks("processbench", data=BENCH)
+    example = task.examples()[0]  # three steps
+    result = task.evaluate(example, [Score(0.9, steps=(0.9, math.nan, 0.9))])
+    assert result.invalid and result.credit is None
+    agg = task.aggregate([result, task.evaluate(example, [Score(0.1, steps=(0.9, 0.1, 0.9))])])
+    assert agg.counts["invalid"] == 1 and agg.metrics["acc_erroneous"].n == 1
+    with pytest.raises(RmevalError, match="example gsm8k-0: .* returned 2 step scores for 3"):
+        task.evaluate(example, [Score(0.9, steps=(0.9, 0.9))])
