@@ -73,6 +73,30 @@ def test_token_classifier_prm_reads_the_positive_class_at_each_separator(tiny_to
     assert chat[0].steps != pytest.approx(got[0].steps, abs=1e-5)
 
 
+def test_token_prm_in_trl_layout_reads_the_rows_prm_trainer_trains_on(tiny_token_prm, tmp_path):
+    """TRL's PRMTrainer.tokenize_row: [BOS] + prompt ids + per step (step ids + separator ids),
+    the label on each step's last token (separator default a newline)."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    _, _, got = scored(f"prm-token:{tiny_token_prm}", tmp_path, {"layout": "trl"})
+    tok = AutoTokenizer.from_pretrained(tiny_token_prm)
+    net = AutoModelForTokenClassification.from_pretrained(tiny_token_prm).eval()
+    sep = tok("\n", add_special_tokens=False)["input_ids"]
+    for steps, score in zip(STEPS, got):
+        ids = [tok.bos_token_id] + tok(PROMPT, add_special_tokens=False)["input_ids"]
+        labelled = []
+        for step in steps:
+            ids += tok(step, add_special_tokens=False)["input_ids"] + sep
+            labelled.append(len(ids) - 1)
+        with torch.no_grad():
+            probs = net(input_ids=torch.tensor([ids])).logits[0].softmax(-1)[:, 1]
+        assert score.steps == pytest.approx(probs[labelled].tolist(), abs=1e-5)
+    with pytest.raises(RmevalError, match="layout=trl reads the prompt"):
+        build_model(f"prm-token:{tiny_token_prm}", {"layout": "trl", "system": "x"}).encode(
+            step_requests()
+        )
+
+
 def test_tag_prm_is_good_over_good_plus_bad_at_each_tag(tiny_tag_prm, tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -8,13 +8,16 @@ probability of ``positive=`` (an index or a label name, default 1); ``system=`` 
 turn before the problem (Qwen's usage example gives one). ``head=token`` loads
 ``AutoModelForTokenClassification`` (TRL's PRM trainer saves these); ``head=auto`` loads
 ``AutoModel`` with the checkpoint's own code (``trust_remote_code=true``, as the Qwen release
-needs) and reads its first output as the per-token logits.
+needs) and reads its first output as the per-token logits. ``layout=trl`` reads a solution
+as TRL's ``PRMTrainer`` wrote its training rows instead: BOS (if the tokenizer has one), the
+prompt's ids, then each step's ids followed by the separator's (default a newline, any number
+of tokens), each step read at its separator's last token.
 
 ``--model prm-tag:FOLDER`` (Math-Shepherd): a causal LM reads ``{prompt} {step_1} TAG\\n...
 {step_n} TAG`` (``tag=``, default ``ки``); at each tag position the step score is
 P(good) / (P(good) + P(bad)) of the next-token distribution (``good=+``, ``bad=-``).
 
-Separators, tags and the good/bad tokens must each be one token of the tokenizer, and the text
+With ``layout=qwen`` separators, and tags and the good/bad tokens, must each be one token of the tokenizer, and the text
 must hold exactly one marker per step (a step that contains one is refused). One forward pass
 per solution reads every step; batches are padded as for ``hf`` (position ids passed). Steps
 whose marker a max-length cut removed score NaN (counted invalid by the tasks).
@@ -34,6 +37,7 @@ from rmeval.harness.errors import RmevalError
 from rmeval.harness.records import Score, ScoreRequest
 
 _NOT_APPLIED = frozenset({"reduce", "pack", "share_prompts"})
+LAYOUT_SEPARATORS = {"qwen": "<extra_0>", "trl": "\n"}
 
 
 class MarkerPRM(HFRewardModel):
@@ -67,9 +71,13 @@ class MarkerPRM(HFRewardModel):
         """The marker arguments (they change every score)."""
         return {}
 
+    def token_text(self, key: str) -> str:
+        """The text of the ``key=`` argument (a marker or a good/bad token)."""
+        return str(self.argument(key))
+
     def token_id(self, key: str) -> int:
         """The one token id of the ``key=`` argument's text; refused when it is not one token."""
-        text = str(self.argument(key))
+        text = self.token_text(key)
         ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
         if len(ids) != 1:
             raise RmevalError(
@@ -93,14 +101,19 @@ class MarkerPRM(HFRewardModel):
             if len(at) != len(steps):
                 raise RmevalError(
                     f"{self.spec}: the solution to {r.prompt[:40]!r} has {len(steps)} steps but "
-                    f"{len(at)} '{self.argument(self.marker_arg)}' tokens once templated (a step "
+                    f"{len(at)} '{self.token_text(self.marker_arg)}' tokens once templated (a step "
                     f"or the prompt contains one); pass another {self.marker_arg}=."
                 )
-            enc = hf_text.truncate({"input_ids": ids}, self.max_length, self.truncation_side)
-            shift = len(ids) - enc.n_tokens if self.truncation_side == "left" else 0
-            enc.payload["steps"] = [p - shift if 0 <= p - shift < enc.n_tokens else -1 for p in at]
-            out.append(enc)
+            out.append(self.cut(ids, at))
         return out
+
+    def cut(self, ids: list[int], at: list[int]) -> Encoded:
+        """``ids`` cut to the max length, with the step positions ``at`` moved along (-1 for
+        a position the cut removed)."""
+        enc = hf_text.truncate({"input_ids": ids}, self.max_length, self.truncation_side)
+        shift = len(ids) - enc.n_tokens if self.truncation_side == "left" else 0
+        enc.payload["steps"] = [p - shift if 0 <= p - shift < enc.n_tokens else -1 for p in at]
+        return enc
 
     def step_probabilities(self, inputs: dict[str, Any], rows: Any, cols: Any) -> Any:
         """The step scores at the (row, column) marker positions of a padded batch."""
@@ -136,7 +149,15 @@ class TokenClassifierPRM(MarkerPRM):
     type_name = "prm-token"
     marker_arg = "separator"
     arguments = {
-        "separator": Arg("the token that ends each step", default="<extra_0>", parse=parse_text),
+        "separator": Arg(
+            "what ends each step (default: <extra_0> for layout=qwen, a newline for trl)",
+            parse=parse_text,
+        ),
+        "layout": Arg(
+            "qwen (one text, read at each separator token) or trl (TRL's PRMTrainer rows)",
+            default="qwen",
+            parse=parse_choice("qwen", "trl"),
+        ),
         "positive": Arg("the head's label read as 'correct': index or name", default=1),
         "head": Arg(
             "token (AutoModelForTokenClassification) or auto (the checkpoint's own AutoModel)",
@@ -147,7 +168,41 @@ class TokenClassifierPRM(MarkerPRM):
     }
 
     def marker_fields(self) -> dict[str, Any]:
-        return {k: self.argument(k) for k in ("separator", "positive", "head", "system")}
+        names = ("separator", "layout", "positive", "head", "system")
+        return {k: self.argument(k) for k in names} | {"separator": self.separator}
+
+    @property
+    def separator(self) -> str:
+        """``separator=``, else the layout's own."""
+        given = self.argument("separator")
+        return str(given) if given is not None else LAYOUT_SEPARATORS[self.argument("layout")]
+
+    def token_text(self, key: str) -> str:
+        return self.separator if key == "separator" else super().token_text(key)
+
+    def encode(self, requests: Sequence[ScoreRequest]) -> list[Encoded]:
+        if self.argument("layout") == "qwen":
+            return super().encode(requests)
+        for key in ("system", "chat_template"):
+            if self.args.get(key) is not None:
+                raise RmevalError(
+                    f"--model-args {key}=: layout=trl reads the prompt and steps as TRL's "
+                    f"PRMTrainer wrote them, with no chat turns; drop {key}= or use layout=qwen."
+                )
+        return [self.trl_row(r) for r in requests]
+
+    def trl_row(self, request: ScoreRequest) -> Encoded:
+        """TRL's PRMTrainer layout: BOS (if any), the prompt's ids, then each step's ids
+        followed by the separator's; a step is read at its separator's last token."""
+        tok = self.tokenizer
+        sep = tok(self.separator, add_special_tokens=False)["input_ids"]
+        ids = [tok.bos_token_id] if tok.bos_token_id is not None else []
+        ids += tok(request.prompt_text, add_special_tokens=False)["input_ids"]
+        at = []
+        for step in request.steps or (request.response,):
+            ids += tok(step, add_special_tokens=False)["input_ids"] + sep
+            at.append(len(ids) - 1)
+        return self.cut(ids, at)
 
     @property
     def model(self) -> Any:
@@ -166,7 +221,7 @@ class TokenClassifierPRM(MarkerPRM):
         return self._model
 
     def marker_text(self, request: ScoreRequest) -> tuple[str, bool]:
-        sep = str(self.argument("separator"))
+        sep = self.separator
         body = "".join(step + sep for step in request.steps)
         system = self.argument("system")
         if system is not None:
