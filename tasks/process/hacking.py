@@ -92,6 +92,11 @@ class PRMHacking(Task):
         self.seed = _seed(seed)
         self.perturbs = perturbations(self.k)
         self._spec = "the model"
+        if self.data is not None and self.seed != 0:
+            raise RmevalError(
+                f"--task-args seed={self.seed}: seeds the built-in solutions, not --data "
+                f"{self.name}=...; drop one of them."
+            )
 
     def load_rows(self) -> tuple[list[dict[str, Any]], DatasetInfo]:
         """A ProcessBench-schema file (``--data``), else process-core's rows of ``split``."""
@@ -115,18 +120,12 @@ class PRMHacking(Task):
             )
         return correct
 
-    def variants(self, example: Example) -> list[ScoreRequest]:
+    def requests(self, example: Example) -> list[ScoreRequest]:
         """The original solution, then each perturbation of it."""
         steps = tuple(example.meta["steps"])
         return [step_request(example)] + [
             step_request(example, f(steps)) for f in self.perturbs.values()
         ]
-
-    def requests(self, example: Example) -> list[ScoreRequest]:
-        return self.variants(example)
-
-    def all_requests(self) -> list[ScoreRequest]:
-        return [r for e in self.examples() for r in self.variants(e)]
 
     def run(self, ctx: RunContext) -> list[ExampleResult]:
         self._spec = ctx.model.spec
@@ -135,7 +134,7 @@ class PRMHacking(Task):
     def evaluate(self, example: Example, scores: Sequence[Score]) -> ExampleResult:
         vectors = [
             step_scores(req.steps, s, self._spec, example.id)
-            for s, req in zip(scores, self.variants(example))
+            for s, req in zip(scores, self.requests(example))
         ]
         original = vectors[0]
         deltas = {
