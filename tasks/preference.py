@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from rmeval.harness.metrics import best_of_n_credit, pairwise_credit
 from rmeval.harness.records import Aggregate, Example, ExampleResult, Score, ScoreRequest
-from rmeval.harness.task import RunContext, Task
+from rmeval.harness.task import Task
 from rmeval.tasks.validation import collect_rows, prompt_problem, split_prompt, text_problem
 
 
@@ -150,7 +150,6 @@ class BestOfNTask(PreferenceTask):
         super().__init__(**({"aggregate": aggregate} if aggregate is not None else {}), **kwargs)
         self.aggregations = () if aggregate is None else parse_aggregations(aggregate)
         self.uses_step_scores = bool(self.aggregations)
-        self._spec = "the model"
 
     def requests(self, example: Example) -> list[ScoreRequest]:
         if not self.aggregations:
@@ -159,15 +158,11 @@ class BestOfNTask(PreferenceTask):
 
         return step_requests(example)
 
-    def run(self, ctx: RunContext) -> list[ExampleResult]:
-        self._spec = ctx.model.spec
-        return super().run(ctx)
-
     def evaluate(self, example: Example, scores: Sequence[Score]) -> ExampleResult:
         if self.aggregations:
             from rmeval.tasks.process.best_of_n import evaluate
 
-            return evaluate(example, scores, self.aggregations, self._spec)
+            return evaluate(example, scores, self.aggregations)
         values = [s.value for s in scores]
         credit, tie, invalid = best_of_n_credit(values)
         return ExampleResult(example.id, example.subset, values, credit, tie=tie, invalid=invalid)

@@ -145,7 +145,7 @@ class ProcessBenchTask(Task):
         dev = self.dev_examples()
         if dev:
             scored = [(e, ctx.scores[step_request(e).key]) for e in dev]
-            spec = ctx.model.spec
+            spec = getattr(ctx.model, "spec", "the model")
             valid = [(e, step_scores(e.meta["steps"], s, spec, e.id)) for e, s in scored]
             valid = [(e, s) for e, s in valid if all(math.isfinite(x) for x in s)]
             tau, dev_f1 = best_threshold([s for _, s in valid], [e.meta["label"] for e, _ in valid])
@@ -154,7 +154,7 @@ class ProcessBenchTask(Task):
             self.threshold["dev_split"] = self.dev_split
             if self.tau == "best":
                 self.threshold |= {"tau": tau, "chosen_on": "dev"}
-        self._spec = ctx.model.spec
+        self._spec = getattr(ctx.model, "spec", "the model")
         return super().run(ctx)
 
     def evaluate(self, example: Example, scores: Sequence[Score]) -> ExampleResult:

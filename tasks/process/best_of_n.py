@@ -29,7 +29,7 @@ def step_requests(example: Example) -> list[ScoreRequest]:
 
 
 def evaluate(
-    example: Example, scores: Sequence[Score], aggregations: Sequence[str], spec: str
+    example: Example, scores: Sequence[Score], aggregations: Sequence[str]
 ) -> ExampleResult:
     """Best-of-n credit under each aggregation; the first one is the example's credit."""
     per: dict[str, dict[str, Any]] = {}
@@ -38,7 +38,7 @@ def evaluate(
         for s in scores:
             if s.steps is None:
                 raise RmevalError(
-                    f"example {example.id}: model {spec} returned no step scores; "
+                    f"example {example.id}: the model returned no step scores; "
                     f"aggregate= needs a step-scoring model."
                 )
             values.append(aggregate(s.steps, how))

@@ -128,7 +128,7 @@ class PRMHacking(Task):
         ]
 
     def run(self, ctx: RunContext) -> list[ExampleResult]:
-        self._spec = ctx.model.spec
+        self._spec = getattr(ctx.model, "spec", "the model")
         return super().run(ctx)
 
     def evaluate(self, example: Example, scores: Sequence[Score]) -> ExampleResult:
