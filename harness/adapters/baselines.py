@@ -45,17 +45,17 @@ class LengthBaseline(RewardModel):
         return {"unit": self.unit}
 
     def encode(self, requests: Sequence[ScoreRequest]) -> list[Encoded]:
-        return [Encoded(1, (r.response, r.steps)) for r in requests]
+        # a scalar request's payload is its response text, a step request's the tuple of steps
+        return [Encoded(1, r.steps or r.response) for r in requests]
 
     def forward(self, batch: Sequence[Encoded]) -> list[Score]:
         measure = len if self.unit == "chars" else (lambda t: len(t.split()))
         out = []
         for e in batch:
-            response, steps = e.payload
-            if steps:
-                out.append(_step_score([float(measure(s)) for s in steps]))
+            if isinstance(e.payload, tuple):
+                out.append(_step_score([float(measure(s)) for s in e.payload]))
             else:
-                out.append(Score(float(measure(response)), n_tokens=0))
+                out.append(Score(float(measure(e.payload)), n_tokens=0))
         return out
 
 
@@ -81,7 +81,8 @@ class RandomBaseline(RewardModel):
         return {"seed": self.seed}
 
     def encode(self, requests: Sequence[ScoreRequest]) -> list[Encoded]:
-        return [Encoded(1, (r.key, len(r.steps))) for r in requests]
+        # a scalar request's payload is its key, a step request's (key, number of steps)
+        return [Encoded(1, (r.key, len(r.steps)) if r.steps else r.key) for r in requests]
 
     def _uniform(self, text: str) -> float:
         digest = hashlib.sha256(f"{self.seed}:{text}".encode()).digest()
@@ -90,9 +91,9 @@ class RandomBaseline(RewardModel):
     def forward(self, batch: Sequence[Encoded]) -> list[Score]:
         out = []
         for e in batch:
-            key, n_steps = e.payload
-            if n_steps:
+            if isinstance(e.payload, tuple):
+                key, n_steps = e.payload
                 out.append(_step_score([self._uniform(f"{key}:{i}") for i in range(n_steps)]))
             else:
-                out.append(Score(self._uniform(key)))
+                out.append(Score(self._uniform(e.payload)))
         return out
