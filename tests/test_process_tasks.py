@@ -232,3 +232,27 @@ def test_a_nan_step_is_invalid_and_a_wrong_count_is_refused():
     assert agg.counts["invalid"] == 1 and agg.metrics["acc_erroneous"].n == 1
     with pytest.raises(RmevalError, match="example gsm8k-0: .* returned 2 step scores for 3"):
         task.evaluate(example, [Score(0.9, steps=(0.9, 0.9))])
+
+
+@pytest.mark.parametrize("family", ["prm-tag", "prm-prefix", "prm-implicit"])
+def test_every_step_family_writes_processbench_results(
+    family, tmp_path, request, tiny_tag_prm, tiny_llama_lm
+):
+    spec, args = {
+        "prm-tag": (f"prm-tag:{tiny_tag_prm}", {}),
+        "prm-prefix": (f"prm-prefix:{request.getfixturevalue('tiny_llama_rm')}", {}),
+        "prm-implicit": (
+            f"prm-implicit:{tiny_llama_lm}",
+            {"ref": str(request.getfixturevalue("tiny_llama_lm_ref")), "device": "cpu"},
+        ),
+    }[family]
+    tasks = load_tasks("processbench", data=BENCH, tau="best", dev=DEV)
+    opts = RunOptions(models=[spec], tasks=["processbench"], output_dir=str(tmp_path / "out"))
+    opts.progress = False
+    model = build_model(spec, args)
+    (result,) = evaluate_model(model, tasks, ScoreCache(tmp_path / "c.sqlite"), opts)
+    written = json.loads(result.path.read_text())
+    assert written["counts"]["examples"] == 7 and written["counts"]["invalid"] == 0
+    assert written["tables"]["threshold"]["chosen_on"] == "dev"
+    lines = result.path.with_suffix(".samples.jsonl").read_text().splitlines()
+    assert [len(json.loads(x)["scores"]) for x in lines] == [3, 2, 2, 3, 2, 2, 1]
