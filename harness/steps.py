@@ -83,27 +83,25 @@ def prefixes(request: ScoreRequest) -> list[str]:
     return [request.response[:end] for end in step_ends(request)]
 
 
-def check_capabilities(model: RewardModel, tasks: Sequence[Task]) -> None:
+def check_step_capability(model: RewardModel, task: Task) -> None:
     """Refuse a step task on a model without step scores, and a scalar task on a model that
-    only gives step scores (before anything is scored)."""
-    for task in tasks:
-        steps = task.uses_step_scores
-        if steps and not model.scores_steps:
-            raise RmevalError(
-                f"task '{task.name}' needs one score per step, and model {model.spec} gives "
-                f"one per response; use a step-scoring model (prm-token:, prm-tag:, "
-                f"prm-implicit:, prm-prefix:, or the length/random baselines)."
-            )
-        if not steps and not model.scores_responses:
-            hint = (
-                " pass --task-args aggregate=min|last|mean|product|sum"
-                if "aggregate" in _init_names(task)
-                else " run it on a step task (processbench, process-core, prm-hacking)"
-            )
-            raise RmevalError(
-                f"model {model.spec} gives one score per step, and task '{task.name}' needs "
-                f"one per response:{hint}."
-            )
+    only gives step scores (``Task.check_model`` calls this before anything is scored)."""
+    if task.uses_step_scores and not model.scores_steps:
+        raise RmevalError(
+            f"task '{task.name}' needs one score per step, and model {model.spec} gives "
+            f"one per response; use a step-scoring model (prm-token:, prm-tag:, "
+            f"prm-implicit:, prm-prefix:, or the length/random baselines)."
+        )
+    if not task.uses_step_scores and not model.scores_responses:
+        hint = (
+            " pass --task-args aggregate=min|last|mean|product|sum"
+            if "aggregate" in _init_names(task)
+            else " run it on a step task (processbench, process-core, prm-hacking)"
+        )
+        raise RmevalError(
+            f"model {model.spec} gives one score per step, and task '{task.name}' needs "
+            f"one per response:{hint}."
+        )
 
 
 def _init_names(task: Task) -> set[str]:

@@ -11,6 +11,7 @@ from rmeval.harness.data import DatasetInfo, load_rows
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.metrics import aggregate_credits
 from rmeval.harness.records import Aggregate, Example, ExampleResult, Score, ScoreRequest
+from rmeval.harness.steps import check_step_capability
 
 if TYPE_CHECKING:
     from rmeval.harness.adapters.base import RewardModel
@@ -27,6 +28,8 @@ class RunContext:
     cache: Any = None
     """The score cache (for tasks that cache other model outputs, e.g. features)."""
     seed: int = 0
+    cache_only: bool = False
+    """True for ``rmeval score``: a task asking the model itself must use cached outputs only."""
 
 
 class Task(ABC):
@@ -50,6 +53,9 @@ class Task(ABC):
     uses_step_scores: bool = False
     """True for tasks whose requests carry steps and that read ``Score.steps`` (a process
     reward model's scores); the runner refuses a model of the other kind before scoring."""
+    judge_protocol: ClassVar[str | None] = None
+    """How a model without scalar scores (a generating judge) runs this task: ``pointwise``,
+    ``pairwise`` or ``choice`` (``rmeval.tasks.judged``); None: scalar scores only."""
     samples_view: ClassVar[dict[str, Any] | None] = None
     """How readers rank this task's sample lines as mistakes (the leaderboard's hardest
     examples), written into the result's ``task`` block: ``{"wrong": "credit<1" | "credit>0" |
@@ -102,6 +108,17 @@ class Task(ABC):
         return self._examples
 
     # -- scoring ----------------------------------------------------------------------
+    def check_model(self, model: RewardModel) -> None:
+        """Refuse, in one sentence, a model that cannot run this task."""
+        if not model.scalar_scores and self.judge_protocol is None:
+            raise RmevalError(
+                f"task '{self.name}' needs scalar rewards, but model {model.spec} only writes "
+                f"verdicts; run it with a reward model, or give this judge a task it can run "
+                f"(master-keys, pairwise, core-pairwise, core-bon, best-of-n, rewardbench, "
+                f"rewardbench2)."
+            )
+        check_step_capability(model, self)
+
     def requests(self, example: Example) -> list[ScoreRequest]:
         """Texts to score for one example, one per candidate in data order."""
         return [

@@ -12,7 +12,7 @@ from rmeval.harness.errors import RmevalError
 from rmeval.harness.records import Score, ScoreRequest
 from rmeval.harness.runner import build_model
 from rmeval.harness.scoring import score_requests
-from rmeval.harness.steps import STEP_JOIN, aggregate, check_capabilities, prefixes
+from rmeval.harness.steps import STEP_JOIN, aggregate, prefixes
 
 from tests.lm_fixtures import CHAT_TEMPLATE
 
@@ -230,8 +230,9 @@ def test_step_tasks_and_scalar_tasks_refuse_the_wrong_model(tiny_token_prm):
     prm = build_model(f"prm-token:{tiny_token_prm}", {})
     (pairwise,) = load_tasks("core-pairwise", limit=2)
     with pytest.raises(RmevalError, match="one score per step, and task 'core-pairwise'"):
-        check_capabilities(prm, [pairwise])
+        pairwise.check_model(prm)
     (process,) = load_tasks("process-core", limit=2)
     with pytest.raises(RmevalError, match="needs one score per step"):
-        check_capabilities(build_model("embed", {}), [process])
-    check_capabilities(build_model("random", {}), [process, pairwise])  # both kinds
+        process.check_model(build_model("embed", {}))
+    for task in (process, pairwise):  # the baselines give both kinds
+        task.check_model(build_model("random", {}))

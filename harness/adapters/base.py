@@ -88,6 +88,10 @@ class RewardModel(ABC):
     """Whether it answers a step request (``ScoreRequest.steps``) with one score per step in
     ``Score.steps`` (see :mod:`rmeval.harness.steps`)."""
 
+    scalar_scores: ClassVar[bool] = True
+    """False for a model that gives verdicts only (a generating judge): the runner then scores
+    nothing, and only tasks with a ``judge_protocol`` run it."""
+
     arguments: ClassVar[dict[str, Arg]]
     """``--model-args`` this class adds (merged along the MRO by :meth:`declared`). An adapter
     that declares none takes any key (and records it all as output-changing)."""
