@@ -58,16 +58,22 @@ class ScoreRequest:
     steps: tuple[str, ...] = ()
     """The response as reasoning steps, in order, for step-scoring models (empty: one score
     for the whole response). Each step is a substring of ``response``, in order."""
+    _key: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def key(self) -> str:
-        """Content hash: identical requests from different tasks share one cache entry."""
-        parts: list[Any] = [self.prompt, self.response, self.reference]
-        if self.context or self.steps:  # single-turn keys stay as they were before
-            parts.append([list(turn) for turn in self.context])
-        if self.steps:
-            parts.append({"steps": list(self.steps)})
-        return sha256_text(canonical_json(parts))
+        """Content hash: identical requests from different tasks share one cache entry.
+
+        Computed on first use and kept (the request is immutable): the scoring loop, the task
+        and the result files all ask for it."""
+        if self._key is None:
+            parts: list[Any] = [self.prompt, self.response, self.reference]
+            if self.context or self.steps:  # single-turn keys stay as they were before
+                parts.append([list(turn) for turn in self.context])
+            if self.steps:
+                parts.append({"steps": list(self.steps)})
+            object.__setattr__(self, "_key", sha256_text(canonical_json(parts)))
+        return self._key  # type: ignore[return-value]
 
     @property
     def prompt_text(self) -> str:

@@ -85,6 +85,7 @@ class Task(ABC):
             if v is not None
         } | options
         self._examples: list[Example] | None = None
+        self._requests: list[list[ScoreRequest]] | None = None
         self.dataset: DatasetInfo | None = None
 
     # -- data -------------------------------------------------------------------------
@@ -126,15 +127,23 @@ class Task(ABC):
             for c in example.candidates
         ]
 
+    def example_requests(self) -> list[list[ScoreRequest]]:
+        """``requests(example)`` of every example, built once and kept: each request hashes its
+        key once, and the scoring loop, ``run`` and the result files share that key."""
+        if getattr(self, "_requests", None) is None:
+            self._requests = [self.requests(ex) for ex in self.examples()]
+        return self._requests
+
     def all_requests(self) -> list[ScoreRequest]:
         """Every request of every example (duplicates included)."""
-        return [r for ex in self.examples() for r in self.requests(ex)] if self.needs_scores else []
+        if not self.needs_scores:
+            return []
+        return [r for reqs in self.example_requests() for r in reqs]
 
     def run(self, ctx: RunContext) -> list[ExampleResult]:
         """Evaluate every example from its scores (tasks with other needs override this)."""
         results = []
-        for ex in self.examples():
-            reqs = self.requests(ex)
+        for ex, reqs in zip(self.examples(), self.example_requests(), strict=True):
             scores = [ctx.scores[r.key] for r in reqs]
             res = self.evaluate(ex, scores)
             res.text_hashes = [r.key for r in reqs]

@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from rmeval.harness.adapters.base import parse_bool
+from rmeval.harness.data import DatasetInfo, load_rows
+from rmeval.harness.errors import RmevalError
 from rmeval.harness.metrics import best_of_n_credit, pairwise_credit
 from rmeval.harness.records import Aggregate, Example, ExampleResult, Score, ScoreRequest
 from rmeval.harness.task import Task
@@ -93,6 +96,30 @@ class PreferenceTask(Task):
         "n_chosen": 1,
     }
 
+    def __init__(self, streaming: bool | str = False, **kwargs: Any) -> None:
+        stream = parse_bool(streaming, "--task-args streaming")
+        if stream and type(self).load_rows is not PreferenceTask.load_rows:
+            raise RmevalError(
+                f"--task-args streaming=true: task '{self.name}' loads its own data; streaming "
+                f"applies to the pairwise and best-of-n tasks."
+            )
+        super().__init__(
+            **kwargs, **({"streaming": True} if stream else {})
+        )  # params: only when on
+        self.streaming = stream
+
+    def load_rows(self) -> tuple[list[dict[str, Any]], DatasetInfo]:
+        """The rows; a hub dataset is streamed with ``streaming=true`` (see ``load_rows``)."""
+        if self.data is None:
+            return super().load_rows()
+        return load_rows(
+            self.data,
+            revision=self.revision,
+            split=self.split,
+            limit=self.limit,
+            streaming=self.streaming,
+        )
+
     def build_examples(self, rows: list[dict[str, Any]]) -> list[Example]:
         source = self.data or self.name
         return preference_examples(
@@ -114,8 +141,6 @@ class PairwiseTask(JudgedTask, PreferenceTask):
 
     def __init__(self, ties: str = "strict", **kwargs: Any) -> None:
         if ties not in {"strict", "half"}:
-            from rmeval.harness.errors import RmevalError
-
             raise RmevalError(f"--task-args ties={ties}: use 'strict' or 'half'.")
         super().__init__(ties=ties, **kwargs)
         self.ties = ties
