@@ -11,6 +11,7 @@ from rmeval.harness.data import DatasetInfo, load_rows
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.metrics import aggregate_credits
 from rmeval.harness.records import Aggregate, Example, ExampleResult, Score, ScoreRequest
+from rmeval.harness.steps import check_step_capability
 
 if TYPE_CHECKING:
     from rmeval.harness.adapters.base import RewardModel
@@ -51,6 +52,9 @@ class Task(ABC):
     needs_scores: ClassVar[bool] = True
     """False for tasks that use another model capability only (e.g. hidden states)."""
     allow_empty_responses: ClassVar[bool] = False
+    uses_step_scores: bool = False
+    """True for tasks whose requests carry steps and that read ``Score.steps`` (a process
+    reward model's scores); the runner refuses a model of the other kind before scoring."""
     judge_protocol: ClassVar[str | None] = None
     """How a model without scalar scores (a generating judge) runs this task: ``pointwise``,
     ``pairwise`` or ``choice`` (``rmeval.tasks.judged``); None: scalar scores only."""
@@ -137,6 +141,7 @@ class Task(ABC):
                 f"(master-keys, pairwise, core-pairwise, core-bon, best-of-n, rewardbench, "
                 f"rewardbench2)."
             )
+        check_step_capability(model, self)
 
     def requests(self, example: Example) -> list[ScoreRequest]:
         """Texts to score for one example, one per candidate in data order."""

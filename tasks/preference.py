@@ -17,7 +17,7 @@ from rmeval.harness.adapters.base import parse_bool
 from rmeval.harness.data import DatasetInfo, is_local_data, load_rows
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.metrics import best_of_n_credit, pairwise_credit
-from rmeval.harness.records import Aggregate, Example, ExampleResult, Score
+from rmeval.harness.records import Aggregate, Example, ExampleResult, Score, ScoreRequest
 from rmeval.harness.task import Task
 from rmeval.tasks import attribute_table, preference_formats
 from rmeval.tasks.judged import JudgedTask
@@ -230,7 +230,10 @@ class PairwiseTask(JudgedTask, PreferenceFileTask):
 
 
 class BestOfNTask(JudgedTask, PreferenceFileTask):
-    """Credit 1/k when the chosen response ties k-ways for the top score, else 0."""
+    """Credit 1/k when the chosen response ties k-ways for the top score, else 0.
+
+    ``aggregate=min|last|mean|product|sum`` (one or more) scores each candidate step by step
+    with a process reward model (see :mod:`rmeval.tasks.process.best_of_n`)."""
 
     judge_protocol = "choice"
 
@@ -239,10 +242,36 @@ class BestOfNTask(JudgedTask, PreferenceFileTask):
     default_split = "train"
     min_rejected = 2
 
+    def __init__(self, aggregate: str | None = None, **kwargs: Any) -> None:
+        from rmeval.harness.steps import parse_aggregations
+
+        super().__init__(**({"aggregate": aggregate} if aggregate is not None else {}), **kwargs)
+        self.aggregations = () if aggregate is None else parse_aggregations(aggregate)
+        self.uses_step_scores = bool(self.aggregations)
+
+    def requests(self, example: Example) -> list[ScoreRequest]:
+        if not self.aggregations:
+            return super().requests(example)
+        from rmeval.tasks.process.best_of_n import step_requests
+
+        return step_requests(example)
+
     def evaluate(self, example: Example, scores: Sequence[Score]) -> ExampleResult:
+        if self.aggregations:
+            from rmeval.tasks.process.best_of_n import evaluate
+
+            return evaluate(example, scores, self.aggregations)
         values = [s.value for s in scores]
         credit, tie, invalid = best_of_n_credit(values)
         return ExampleResult(example.id, example.subset, values, credit, tie=tie, invalid=invalid)
+
+    def aggregate(self, results: Sequence[ExampleResult], seed: int = 0) -> Aggregate:
+        agg = super().aggregate(results, seed)
+        if not self.aggregations:
+            return agg
+        from rmeval.tasks.process.best_of_n import add_metrics
+
+        return add_metrics(agg, results, self.aggregations, seed)
 
 
 def pairwise(**kwargs: Any) -> PairwiseTask:

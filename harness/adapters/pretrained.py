@@ -119,15 +119,16 @@ class Checkpoint:
         located = self.provenance.get("files") or self.provenance.get("revision")
         return head_loaders.find(self) if located and not self.adapter else None
 
-    def load_classifier(self, dtype: str, device: str) -> Any:
+    def load_classifier(self, dtype: str, device: str, auto_class: Any = None) -> Any:
         """The reward model's weights in ``dtype`` on ``device`` (unless a ``device_map``
-        placed them), in eval mode: a sequence classifier, a PEFT adapter on its base, or a
-        recognised head layout; a head that would be random is refused."""
+        placed them), in eval mode: a sequence classifier (or ``auto_class``, e.g. a token
+        classifier for process reward models), a PEFT adapter on its base, or a recognised
+        head layout; a head that would be random is refused."""
         from transformers import AutoModelForSequenceClassification
 
-        if self.layout is not None:
+        if self.layout is not None and auto_class is None:
             return self.layout.load(self, dtype, device).eval()
-        return self.load_auto(AutoModelForSequenceClassification, dtype, device)
+        return self.load_auto(auto_class or AutoModelForSequenceClassification, dtype, device)
 
     def load_auto(self, auto_class: Any, dtype: str, device: str) -> Any:
         """``auto_class.from_pretrained`` of the checkpoint (a PEFT adapter: of its base, with
