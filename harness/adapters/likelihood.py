@@ -4,7 +4,8 @@
 
     log P(reference | prompt, response, answer_prefix)
 
-summed over the reference's tokens (``normalize=tokens``: the mean per token instead). The
+summed over exactly the reference's tokens (see ``harness.adapters.loglik_tokens``;
+``normalize=tokens``: the mean per token instead). The
 context is the prompt as a user turn (chat template, if any, with the generation prompt; the
 raw prompt plus a newline otherwise), then the response, then ``answer_prefix`` (default
 ``"\\nAnswer:"``; ``\\n`` in ``--model-args`` means a newline); the reference follows after a
