@@ -182,6 +182,8 @@ class RewardModel(ABC):
             "chat_template_sha256": fields.get("chat_template_sha256"),
             "n_parameters": self.n_parameters(),
             "args": {k: v for k, v in self.args.items()},
+        } | {  # only adapters that format text record how (other result files stay as they were)
+            k: fields[k] for k in ("text_format", "text_template_sha256") if fields.get(k)
         }
 
     def n_parameters(self) -> int | None:
