@@ -63,3 +63,26 @@ def test_conversational_model_reads_its_chat_template_by_default(trl_models):  #
     ]
     want = direct_scores(trained.folder, chats)
     assert scores(model, requests) == pytest.approx(want, abs=1e-5)
+
+
+def test_folder_fingerprint_hashes_only_the_files_the_model_loads(trl_models, tmp_path):  # noqa: F811
+    import shutil
+
+    folder = shutil.copytree(trl_models["plain"].folder, tmp_path / "out")
+    assert sorted(p.name for p in folder.glob("checkpoint-*")) == [
+        "checkpoint-1",
+        "checkpoint-2",
+        "checkpoint-3",
+    ]
+    model = HFRewardModel(str(folder), device="cpu")
+    files = set(model.checkpoint.provenance["files"])
+    assert files == {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"}
+    first = model.fingerprint()
+    (folder / "checkpoint-1" / "model.safetensors").write_bytes(b"another step")
+    (folder / "training_args.bin").write_bytes(b"other arguments")
+    (folder / "README.md").write_text("notes", encoding="utf-8")
+    assert HFRewardModel(str(folder), device="cpu").fingerprint() == first
+    (folder / "chat_template.jinja").write_text("{{ messages[0]['content'] }}", encoding="utf-8")
+    again = HFRewardModel(str(folder), device="cpu")
+    assert "chat_template.jinja" in again.checkpoint.provenance["files"]
+    assert again.fingerprint() != first  # the tokenizer now loads a template

@@ -69,7 +69,7 @@ def train(folder: Path, rows: dict[str, list[Any]], **config: Any) -> TrainedRM:
         max_steps=3,
         per_device_train_batch_size=4,
         learning_rate=1e-2,
-        save_strategy="steps",
+        save_strategy="steps" if "chat_template_path" not in config else "no",
         save_steps=1,
         report_to=[],
         use_cpu=True,
