@@ -226,6 +226,14 @@ class RewardModel(ABC):
         not yet decided). Must never load a model (``rmeval score`` loads none)."""
         return {}
 
+    def show(self, requests: Sequence[ScoreRequest]) -> list[list[str]]:
+        """Lines per request saying exactly what the model receives (strings, token ids, the
+        reward position) for ``rmeval show``; adapters without token inputs refuse."""
+        raise RmevalError(
+            f"model type '{self.type_name}' reads no token ids to show; `rmeval show` works for "
+            f"hf, dpo, likelihood and judge models."
+        )
+
     def hidden_states(
         self, requests: Sequence[ScoreRequest], layers: Sequence[int] | None = None
     ) -> dict[int, Any]:

@@ -19,7 +19,15 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
-from rmeval.harness.adapters import hf_batches, hf_head, hf_text, hub, packing, pretrained
+from rmeval.harness.adapters import (
+    hf_batches,
+    hf_head,
+    hf_text,
+    hub,
+    packing,
+    pretrained,
+    shown,
+)
 from rmeval.harness.adapters.base import (
     Arg,
     Encoded,
@@ -221,6 +229,21 @@ class HFRewardModel(RewardModel):
         if self.share_prompts and self._packing:
             packing.mark_shared_prefixes([r.prompt_text for r in requests], out)
         return out
+
+    def show(self, requests: Sequence[ScoreRequest]) -> list[list[str]]:
+        """The text, ids and reward position of each request (``rmeval show``)."""
+        fmt = self.text_format
+        label = f"{fmt.name}{'' if fmt.chosen else ' (default)'}"
+        return [
+            shown.classifier_lines(
+                self.tokenizer,
+                None if fmt.name == "pair" else self.text_of(r),
+                e,
+                self._is_decoder,
+                label,
+            )
+            for r, e in zip(requests, self.encode(requests), strict=True)
+        ]
 
     # -- batching -----------------------------------------------------------------------
     @cached_property

@@ -78,6 +78,7 @@ class GenerativeJudge(LMEvalRewardModel):
 
     type_name = "judge"
     score_kind = "probability"
+    shown_labels = ("yes", "no")
     own_keys = frozenset({"template", "pair_template", "yes", "no", "multi_token"})
     path_keys = frozenset({"template", "pair_template"})
     arguments = {

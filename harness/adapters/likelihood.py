@@ -32,6 +32,7 @@ class LikelihoodReward(LMEvalRewardModel):
     """Reward = log P(reference | prompt, response) under a causal LM."""
 
     type_name = "likelihood"
+    shown_labels = ("reference",)
     own_keys = frozenset({"normalize", "answer_prefix", "missing_reference"})
     arguments = {
         "normalize": Arg(

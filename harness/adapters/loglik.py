@@ -324,6 +324,8 @@ class LMEvalRewardModel(RewardModel):
     """``--model-args`` the subclass consumes (kept out of the lm-eval constructor)."""
     path_keys: ClassVar[frozenset[str]] = frozenset()
     """Own keys that name files or models: fingerprinted by content, not by path."""
+    shown_labels: ClassVar[tuple[str, ...]] = ("response",)
+    """Names of the pairs in an encoded request, for ``rmeval show``."""
     default_batch_tokens = 4096
     arguments = {
         "backend": Arg("lm-eval model name: hf or vllm", default="hf"),
@@ -380,6 +382,13 @@ class LMEvalRewardModel(RewardModel):
             "max_length": self.settings.max_length,
             "revision": self.settings.revision,
         }
+
+    def show(self, requests: Sequence[ScoreRequest]) -> list[list[str]]:
+        """Each request's context and scored tokens (``rmeval show``)."""
+        from rmeval.harness.adapters.shown import loglik_lines
+
+        tok = self.main.lm.tokenizer
+        return [loglik_lines(tok, e, self.shown_labels) for e in self.encode(requests)]
 
     def option(self, key: str, default: Any, allowed: Sequence[Any] | None = None) -> Any:
         """An adapter-specific ``--model-args`` value, checked against ``allowed``."""
