@@ -221,9 +221,9 @@ def _warn_invalid(results: Sequence[Result]) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from rmeval.harness.show_command import cmd_show
+    from rmeval.harness.show_command import show
 
-    return cmd_show(args)
+    return show(run_options(args, cache_only=False))
 
 
 def cmd_ls(args: argparse.Namespace) -> int:

@@ -3,10 +3,10 @@ strings, the token ids and where the reward is read), without scoring anything."
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator
 
 from rmeval.harness.adapters.base import RewardModel
+from rmeval.harness.runner import RunOptions, build_model, build_tasks
 from rmeval.harness.task import Task
 
 DEFAULT_LIMIT = 3
@@ -29,12 +29,9 @@ def shown_blocks(model: RewardModel, tasks: list[Task]) -> Iterator[str]:
                 yield "\n".join([head, *lines])
 
 
-def cmd_show(args: argparse.Namespace) -> int:
-    """Build the models and tasks as ``rmeval run`` does, then print what each model reads."""
-    from rmeval.harness.cli import run_options
-    from rmeval.harness.runner import build_model, build_tasks
-
-    opts = run_options(args, cache_only=False)
+def show(opts: RunOptions) -> int:
+    """Build the models and tasks of ``opts`` as ``rmeval run`` does, then print what each
+    model reads (the first ``DEFAULT_LIMIT`` examples of each task unless ``limit`` is set)."""
     if opts.limit is None:
         opts.limit = DEFAULT_LIMIT
     tasks = build_tasks(opts.tasks, opts)
