@@ -189,3 +189,24 @@ def test_hf_modules_stay_small(name):
     """One concept per module, under the design's ~400 lines (hf.py was 544 before the split)."""
     path = Path(__file__).parent.parent / "harness" / "adapters" / f"{name}.py"
     assert len(path.read_text().splitlines()) < 300
+
+
+def test_format_file_is_a_jinja_template_fingerprinted_by_content(tiny_llama_rm, tmp_path):
+    template = tmp_path / "rm.jinja"
+    template.write_text("Q: {{ prompt }}\nA: {{ response }}{{ eos_token }}", encoding="utf-8")
+    model = HFRewardModel(str(tiny_llama_rm), device="cpu", format=str(template))
+    assert model.text_format.name == "template"
+    assert model.text_of(REQUESTS[0]) == "Q: what is two plus two\nA: four</s>"
+    ids = model.encode(REQUESTS[:1])[0].payload["input_ids"]
+    assert ids == model.tokenizer("Q: what is two plus two\nA: four</s>")["input_ids"]
+    first = model.fingerprint()
+    assert model.describe()["text_template_sha256"] == model.text_format.template_sha256
+    template.write_text("Q: {{ prompt }} A: {{ response }}", encoding="utf-8")
+    assert HFRewardModel(str(tiny_llama_rm), device="cpu", format=str(template)).fingerprint() != (
+        first
+    )
+    for fmt in ("plain", "concat"):
+        other = HFRewardModel(str(tiny_llama_rm), device="cpu", format=fmt)
+        assert other.fingerprint() != first
+    with pytest.raises(RmevalError, match="format=nope: use chat, pair, concat, plain"):
+        HFRewardModel(str(tiny_llama_rm), device="cpu", format="nope")
