@@ -76,3 +76,18 @@ def test_run_prints_counts_and_warns_when_many_texts_are_cut(tmp_path, tiny_llam
     assert main([*argv, *common, "--cache-dir", str(tmp_path / "c2"), "--name", "full"]) == 0
     captured = capsys.readouterr()
     assert "0 truncated (0.0%)" in captured.out and "had a text cut" not in captured.err
+
+
+def test_show_names_the_pairs_of_likelihood_and_judge_rewards(boundary_dirs):  # noqa: F811
+    from rmeval.harness.adapters.judge import GenerativeJudge
+    from rmeval.harness.adapters.likelihood import LikelihoodReward
+    from rmeval.harness.records import ScoreRequest
+
+    folder = str(boundary_dirs["gpt2"])
+    request = ScoreRequest("what is two plus two", " four", "four")
+    (likelihood,) = LikelihoodReward(folder, device="cpu").show([request])
+    assert "  reference continuation: ' four'" in likelihood
+    assert any(line.startswith("  reference context: ") for line in likelihood)
+    (judge,) = GenerativeJudge(folder, device="cpu").show([request])
+    assert "  yes continuation: ' YES'" in judge and "  no continuation: ' NO'" in judge
+    assert sum(line.startswith("  scored ids (1): ") for line in judge) == 2  # one token each
