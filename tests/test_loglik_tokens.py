@@ -95,3 +95,14 @@ def test_a_token_merged_across_the_boundary_belongs_to_the_continuation(direct):
     whole = tok("two plus two is four")["input_ids"]
     assert ctx + cont == whole
     assert len(ctx) < len(tok("two plus tw")["input_ids"])  # "tw" + "o" merged into " two"
+
+
+def test_add_bos_token_false_drops_the_bos_of_plain_text(boundary_dirs):  # noqa: F811
+    folder = str(boundary_dirs["llama_bos"])
+    plain = DPOImplicitReward(folder, ref_free="sum", device="cpu")
+    bare = DPOImplicitReward(folder, ref_free="sum", device="cpu", add_bos_token=False)
+    with_bos = plain.encode(REQUESTS[:1])[0].payload[0]
+    without = bare.encode(REQUESTS[:1])[0].payload[0]
+    assert with_bos.context_ids[1:] == without.context_ids
+    assert with_bos.continuation_ids == without.continuation_ids
+    assert plain.fingerprint() != bare.fingerprint()

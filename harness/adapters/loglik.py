@@ -202,7 +202,8 @@ class LMEvalModel:
         if self.settings.lm_eval_compat:
             ctx, cont = lm_eval_ids(lm, context, continuation)
         else:
-            special = not self.has_chat_template()
+            bos = parse_bool(self.settings.extra.get("add_bos_token", True), "add_bos_token")
+            special = bos and not self.has_chat_template()
             ctx, cont = exact_ids(lm.tokenizer, context, continuation, special, lm.prefix_token_id)
         return Split(context, continuation, tuple(ctx), tuple(cont), self.max_length)
 
