@@ -19,15 +19,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
-from rmeval.harness.adapters import (
-    hf_batches,
-    hf_head,
-    hf_text,
-    hub,
-    packing,
-    pretrained,
-    shown,
-)
+from rmeval.harness.adapters import hf_batches, hf_head, hf_text, hub, packing, pretrained
 from rmeval.harness.adapters.base import (
     Arg,
     Encoded,
@@ -70,11 +62,7 @@ class HFRewardModel(RewardModel):
             "tokenizer folder or hub id (default: the model's)", by_content=True, parse=parse_text
         ),
         "chat_template": Arg("Jinja chat template, or a file holding one", by_content=True),
-        "format": Arg(
-            "text format: chat, pair, concat, plain or FILE.jinja (default: from the checkpoint)",
-            by_content=True,
-            parse=hf_text.parse_format,
-        ),
+        "format": hf_text.FORMAT_ARG,
         "attn_implementation": Arg("eager, sdpa or flash_attention_2 (from_pretrained)"),
         "quantization_config": Arg(
             "a .json file of BitsAndBytesConfig fields (bitsandbytes)", by_content=True
@@ -232,18 +220,9 @@ class HFRewardModel(RewardModel):
 
     def show(self, requests: Sequence[ScoreRequest]) -> list[list[str]]:
         """The text, ids and reward position of each request (``rmeval show``)."""
-        fmt = self.text_format
-        label = f"{fmt.name}{'' if fmt.chosen else ' (default)'}"
-        return [
-            shown.classifier_lines(
-                self.tokenizer,
-                None if fmt.name == "pair" else self.text_of(r),
-                e,
-                self._is_decoder,
-                label,
-            )
-            for r, e in zip(requests, self.encode(requests), strict=True)
-        ]
+        from rmeval.harness.adapters.shown import classifier_view
+
+        return classifier_view(self, requests)
 
     # -- batching -----------------------------------------------------------------------
     @cached_property

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rmeval.harness.adapters.base import Encoded
+from rmeval.harness.adapters.base import Arg, Encoded
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.records import ScoreRequest, sha256_text
 
@@ -49,6 +49,14 @@ def parse_format(value: Any, flag: str) -> str:
     raise RmevalError(
         f"{flag}={text}: use chat, pair, concat, plain or the path of a .jinja template file."
     )
+
+
+FORMAT_ARG = Arg(
+    "text format: chat, pair, concat, plain or FILE.jinja (default: from the checkpoint)",
+    by_content=True,
+    parse=parse_format,
+)
+"""``hf``'s ``format=`` argument (its content, not its path, is fingerprinted)."""
 
 
 @dataclass(frozen=True)

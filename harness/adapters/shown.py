@@ -46,6 +46,22 @@ def classifier_lines(
     return lines
 
 
+def classifier_view(model: Any, requests: Sequence[Any]) -> list[list[str]]:
+    """:func:`classifier_lines` of each request for an ``hf`` model (its format, text, ids)."""
+    fmt = model.text_format
+    label = f"{fmt.name}{'' if fmt.chosen else ' (default)'}"
+    return [
+        classifier_lines(
+            model.tokenizer,
+            None if fmt.name == "pair" else model.text_of(r),
+            e,
+            model._is_decoder,
+            label,
+        )
+        for r, e in zip(requests, model.encode(requests), strict=True)
+    ]
+
+
 def split_lines(tokenizer: Any, split: Split, label: str) -> list[str]:
     """A log-likelihood pair: context and continuation strings and ids; the continuation's
     tokens are the ones scored."""
