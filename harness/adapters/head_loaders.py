@@ -6,7 +6,7 @@ object with ``logits`` [batch, labels] (and ``hidden_states`` where the model ha
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -45,16 +45,41 @@ def layout_labels(checkpoint: Checkpoint, config: Any) -> list[str] | None:
     return None if files is None else layout.labels(files, config)
 
 
-def reduce_of(checkpoint: Checkpoint, given: str) -> str:
-    """``reduce=`` when given, else the layout's reward label, else ``mean``."""
-    layout = checkpoint.layout
-    return given or (layout.reduce if layout else None) or "mean"
+class LayoutParts:
+    """What a checkpoint's head layout decides for an ``hf`` model (a mixin): its label names,
+    the default ``reduce``, the layout's fingerprint field, and the conversations a model that
+    scores them itself reads."""
 
+    checkpoint: Checkpoint
+    config: Any
+    args: dict[str, Any]
 
-def add_messages(encoded: Sequence[Encoded], requests: Sequence[ScoreRequest]) -> None:
-    """Give each encoded request its conversation (for a model that scores them itself)."""
-    for e, r in zip(encoded, requests):
-        e.payload["messages"] = r.messages()
+    @cached_property
+    def labels(self) -> list[str]:
+        """The head's label names, one score each (a head layout's own, else the config's)."""
+        from rmeval.harness.adapters.hf_head import labels
+
+        return layout_labels(self.checkpoint, self.config) or labels(self.config)
+
+    @cached_property
+    def reduce(self) -> str:
+        """``reduce=`` when given, else the layout's reward label, else ``mean``."""
+        layout = self.checkpoint.layout
+        return self.args.get("reduce") or (layout.reduce if layout else None) or "mean"
+
+    def layout_fields(self) -> dict[str, Any]:
+        """The fingerprint's ``head_layout`` (nothing for a plain classifier)."""
+        layout = self.checkpoint.layout
+        return {"head_layout": layout.name} if layout else {}
+
+    def add_conversations(
+        self, encoded: Sequence[Encoded], requests: Sequence[ScoreRequest]
+    ) -> None:
+        """Give each encoded request its conversation where the model scores them itself."""
+        layout = self.checkpoint.layout
+        if layout and layout.conversations:
+            for e, r in zip(encoded, requests):
+                e.payload["messages"] = r.messages()
 
 
 def value_head_name(files: Files) -> str | None:

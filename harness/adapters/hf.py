@@ -30,12 +30,12 @@ from rmeval.harness.adapters.base import (
     parse_int,
     parse_text,
 )
-from rmeval.harness.adapters.head_loaders import add_messages, layout_labels, reduce_of
+from rmeval.harness.adapters.head_loaders import LayoutParts
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.records import Score, ScoreRequest
 
 
-class HFRewardModel(RewardModel):
+class HFRewardModel(LayoutParts, RewardModel):
     """Sequence-classification reward model; see the module docstring for its parts."""
 
     type_name = "hf"
@@ -176,16 +176,6 @@ class HFRewardModel(RewardModel):
             self.argument("format"), self.tokenizer, self._is_decoder, self.spec
         )
 
-    @cached_property
-    def labels(self) -> list[str]:
-        """The head's label names, one score each (a head layout's own, else the config's)."""
-        return layout_labels(self.checkpoint, self.config) or hf_head.labels(self.config)
-
-    @cached_property
-    def reduce(self) -> str:
-        """``reduce=``, else the head layout's reward label, else ``mean``."""
-        return reduce_of(self.checkpoint, self.args.get("reduce") or "")
-
     def fingerprint_fields(self) -> dict[str, Any]:
         template = getattr(self.tokenizer, "chat_template", None)
         return (
@@ -201,7 +191,7 @@ class HFRewardModel(RewardModel):
                 ),
                 "reduce": self.reduce if len(self.labels) > 1 else None,
             }
-            | ({"head_layout": self.checkpoint.layout.name} if self.checkpoint.layout else {})
+            | self.layout_fields()
             | self.checkpoint.tokenizer_identity()
             | self._quantization_identity()
         )
@@ -222,8 +212,7 @@ class HFRewardModel(RewardModel):
     def encode(self, requests: Sequence[ScoreRequest]) -> list[Encoded]:
         ids = hf_text.token_ids(self.tokenizer, self.text_format, requests)
         out = [hf_text.truncate(x, self.max_length, self.truncation_side) for x in ids]
-        if self.checkpoint.layout and self.checkpoint.layout.conversations:
-            add_messages(out, requests)
+        self.add_conversations(out, requests)
         if self.share_prompts and self._packing:
             packing.mark_shared_prefixes([r.prompt_text for r in requests], out)
         return out
