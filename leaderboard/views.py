@@ -14,21 +14,23 @@ from typing import Any
 
 from rmeval.leaderboard.charts import key_label
 from rmeval.leaderboard.loading import Run
-from rmeval.leaderboard.table import TABLE_KINDS, BoardTable, Column, task_rank
+from rmeval.leaderboard.table import TABLE_KINDS, task_rank
 
 NA = "n/a"
-META_HEADERS = ("Rank", "Model", "Type", "Params", "dtype", "Revision")
-_PLURAL = {"section": "sections", "difficulty": "difficulty", "dimension": "dimensions",
-           "attribute": "attributes", "subset": "subsets"}  # fmt: skip
 _UNSAFE_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def fmt(value: Any) -> str:
-    """A score for display: 3 decimals (1 above 100), ``n/a`` when missing."""
+    """A number for display: integers as integers (also a whole float of 2 or more, a count such
+    as ``n_train=160.0``), else 3 decimals (1 above 100); ``n/a`` when missing."""
     if value is None or isinstance(value, bool) or not isinstance(value, int | float):
         return NA if value is None else str(value)
+    if isinstance(value, int):
+        return str(value)
     if not math.isfinite(value):
         return NA
+    if value.is_integer() and abs(value) >= 2:
+        return str(int(value))
     return f"{value:.1f}" if abs(value) >= 100 else f"{value:.3f}"
 
 
@@ -58,136 +60,13 @@ def page_name(slug: str) -> str:
 
 
 def task_title(task_key: str, meta: dict[str, Any]) -> str:
-    """Display name of a task column group, with the short dataset hash when split."""
+    """Display name of a task column group; a task split by dataset names the dataset's file
+    (``meta["dataset_variants"]``, see :func:`display.variant_labels`), else its short hash."""
     task, _, short = task_key.partition("@")
     name = (meta.get("tasks", {}).get(task) or {}).get("display_name", task)
-    return f"{name} (data {short})" if short else name
-
-
-@dataclass
-class Cell:
-    text: str
-    ci: str = ""
-    order: str = ""
-    mark: str = ""
-    title: str = ""
-    cls: str = ""
-
-
-@dataclass
-class Group:
-    label: str
-    span: int
-    title: str = ""
-
-
-@dataclass
-class IndexView:
-    groups: list[Group]
-    headers: list[tuple[str, str, str]]
-    """(label, css classes, title) per column, model columns first."""
-    rows: list[dict[str, Any]]
-    toggles: list[tuple[str, str]]
-    """(css class of the columns, button label)."""
-    types: list[str]
-    config: dict[str, Any]
-    sort_label: str = ""
-
-
-def _score_cell(table: BoardTable, slug: str, col: Column) -> Cell:
-    value = table.value.at[slug, col.key]
-    if math.isnan(value):
-        last = "-1e300" if col.higher_is_better else "1e300"
-        return Cell(NA, order=last, cls="na", title="no result for this model")
-    lo, hi = table.lo.at[slug, col.key], table.hi.at[slug, col.key]
-    ci = fmt_ci(None if math.isnan(lo) else lo, None if math.isnan(hi) else hi)
-    mark, title = "", f"rank {int(table.rank.at[slug, col.key])}"
-    if table.leader.at[slug, col.key]:
-        mark, title = "★", title + "; leader"
-    elif table.tied.at[slug, col.key]:
-        mark, title = "≈", title + "; 95% CI overlaps the leader's: statistically tied"
-    if ci:
-        title += f"; 95% CI {ci}"
-    return Cell(fmt(value), ci=ci, order=repr(float(value)), mark=mark, title=title)
-
-
-def _rank_cell(table: BoardTable, slug: str) -> Cell:
-    key = table.sort_key
-    if key is None or math.isnan(table.rank.at[slug, key]):
-        return Cell(NA, order="1e9", cls="na")
-    rank = int(table.rank.at[slug, key])
-    mark = "≈" if table.tied.at[slug, key] else ""
-    return Cell(str(rank), order=str(rank), mark=mark)
-
-
-def _col_class(col: Column, index: dict[str, int]) -> str:
-    if col.kind == "main":
-        return "score main"
-    return (
-        f"score {'subset' if col.kind == 'subset' else 'detail'} x-{index[col.task_key]}-{col.kind}"
-    )
-
-
-def index_view(table: BoardTable, meta: dict[str, Any], pages: dict[str, str]) -> IndexView:
-    """Everything the main table template needs."""
-    task_keys = list(dict.fromkeys(c.task_key for c in table.columns))
-    index = {k: i for i, k in enumerate(task_keys)}
-    tmeta = meta.get("tasks", {})
-    groups = [Group("Model", len(META_HEADERS))]
-    groups += [
-        Group(task_title(k, meta), sum(c.task_key == k for c in table.columns),
-              (tmeta.get(k.split("@")[0]) or {}).get("description", ""))
-        for k in task_keys
-    ]  # fmt: skip
-    headers = [(h, "meta", "") for h in META_HEADERS]
-    for col in table.columns:
-        arrow = "↑" if col.higher_is_better else "↓"
-        label = task_title(col.task_key, meta) if col.kind == "main" else col.label
-        tip = f"{col.label} ({col.kind}); {'higher' if col.higher_is_better else 'lower'} is better"
-        headers.append((f"{label} {arrow}", _col_class(col, index), tip))
-    toggles = []
-    for col in table.columns:
-        cls = _col_class(col, index).split()[-1]
-        if col.kind != "main" and all(cls != t[0] for t in toggles):
-            toggles.append((cls, f"{task_title(col.task_key, meta)}: {_PLURAL[col.kind]}"))
-    rows = [_row(table, slug, pages[slug]) for slug in table.order]
-    return IndexView(
-        groups=groups, headers=headers, rows=rows, toggles=toggles,
-        types=sorted({str(t) for t in table.models["type"]}),
-        config=_config(table, index),
-        sort_label=task_title(table.sort_key, meta) if table.sort_key else "",
-    )  # fmt: skip
-
-
-def _row(table: BoardTable, slug: str, page: str) -> dict[str, Any]:
-    m = table.models.loc[slug]
-    rev = m["revision"] if isinstance(m["revision"], str) else NA
-    meta_cells = [
-        _rank_cell(table, slug),
-        Cell(str(m["name"]), order=str(m["name"])),
-        Cell(str(m["type"])),
-        Cell(fmt_params(m["n_parameters"]), order=_num_order(m["n_parameters"])),
-        Cell(str(m["dtype"]) if isinstance(m["dtype"], str) else NA),
-        Cell(rev),
-    ]
-    cells = [_score_cell(table, slug, c) for c in table.columns]
-    search = " ".join((str(m["name"]), str(m["spec"]), str(m["type"]), slug))
-    return {"slug": slug, "page": page, "type": str(m["type"]), "search": search,
-            "meta": meta_cells, "cells": cells}  # fmt: skip
-
-
-def _num_order(n: Any) -> str:
-    return "-1" if n is None or isinstance(n, float) and math.isnan(n) else str(int(n))
-
-
-def _config(table: BoardTable, index: dict[str, int]) -> dict[str, Any]:
-    """DataTables options that depend on the data: sort directions, hidden columns, order."""
-    first = len(META_HEADERS)
-    sequences = [{"targets": i + first, "orderSequence": ["desc", "asc"]}
-                 for i, c in enumerate(table.columns) if c.higher_is_better]  # fmt: skip
-    hidden = [i + first for i, c in enumerate(table.columns) if c.kind == "subset"]
-    numeric = [0, 3] + [i + first for i in range(len(table.columns))]
-    return {"columnDefs": sequences, "hidden": hidden, "numeric": numeric, "order": [[0, "asc"]]}
+    if not short:
+        return name
+    return f"{name} ({(meta.get('dataset_variants') or {}).get(task_key, 'data ' + short)})"
 
 
 @dataclass
