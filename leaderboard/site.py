@@ -157,7 +157,8 @@ def _write_site(results: Results, meta: dict[str, Any], out: Path) -> list[Path]
     meta = {**meta, "dataset_variants": variant_labels(datasets)}
     table = build_table(results.runs, meta)
     pages = {slug: views.page_name(slug) for slug in table.order}
-    figures = build_figures(table, results.runs, results.compare, meta)
+    titles = {c.task_key: views.task_title(c.task_key, meta) for c in table.columns}
+    figures = build_figures(table, results.runs, results.compare, meta, titles)
     index = render.render_index(
         index_view(table, meta, pages), figures, meta.get("site") or {},
         results.skipped, len(results.runs),

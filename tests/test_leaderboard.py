@@ -17,6 +17,7 @@ from rmeval.harness.errors import RmevalError
 from rmeval.leaderboard import add_board_parser, board_main, build_site
 from rmeval.leaderboard.assets import csp_hash, safe_json, script_safe
 from rmeval.leaderboard.charts import build_figures, clustered_order, plot_text
+from rmeval.leaderboard.display import variant_labels
 from rmeval.leaderboard.loading import load_results
 from rmeval.leaderboard.samples import hardest, parse_view
 from rmeval.leaderboard.site import load_metadata
@@ -91,8 +92,15 @@ def test_table_columns_na_and_order(results_dir: Path):
     ]
     assert "rmbench/difficulty/hard" in keys and "probe-core/dimension/helpfulness" in keys
     assert "core-pairwise/subset/math" in keys
-    # sorted by the default column (rewardbench), models without it last
-    assert table.order == ["hostile", "minilm", "random", "length"]
+    # ordered by the overall mean rank (by hand, ranks per task in the fixture's MAIN):
+    # hostile 1,2,1,1,2,2 -> 9/6; minilm 2,1,2,2,1,1 -> 9/6 (a shared position 1, then by
+    # name); length 3 -> 3.0 over 1 task; random 4,3,3 -> 10/3
+    assert table.order == ["minilm", "hostile", "length", "random"]
+    assert table.overall.mean_rank.tolist() == pytest.approx([1.5, 1.5, 3.0, 10 / 3])
+    assert table.overall.n_tasks.tolist() == [6, 6, 1, 3]
+    assert table.overall.position.tolist() == [1, 1, 3, 4]
+    by_task = build_table(load_results(results_dir).runs, {**META, "site": {"default_sort": "rewardbench"}})
+    assert by_task.order == ["hostile", "minilm", "random", "length"]  # models without it last
     assert math.isnan(table.value.at["length", "core-bon"])
     assert math.isnan(table.rank.at["length", "core-bon"])
     assert table.value.at["minilm", "core-bon"] == 0.60
@@ -100,7 +108,9 @@ def test_table_columns_na_and_order(results_dir: Path):
     fpr = next(c for c in table.columns if c.key == "master-keys")
     assert fpr.higher_is_better is False
     assert table.leader.at["minilm", "master-keys"]  # lower FPR wins
-    assert table.tied.at["minilm", "core-pairwise"]  # CI overlaps the leader's
+    # paired test on shared items: minilm's samples equal the leader's (difference 0): tied
+    assert table.tied.at["minilm", "core-pairwise"]
+    assert table.paired[("minilm", "core-pairwise")].diff == 0
 
 
 def test_csv_and_json_keep_missing_as_na_not_zero(results_dir: Path, tmp_path: Path):
@@ -135,11 +145,11 @@ def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path: Path):
 
 def test_dataset_hash_mismatch_splits_columns(tmp_path: Path):
     root = tmp_path / "results"
-    write_run(
-        root / "a" / "core-pairwise.json", result("hostile", "core-pairwise", 0.8, 0.7, 0.9), []
-    )
+    first = result("hostile", "core-pairwise", 0.8, 0.7, 0.9)
+    first["task"]["dataset"]["path"] = "/home/me/data/pairs-v1.jsonl"
+    write_run(root / "a" / "core-pairwise.json", first, [])
     other = result("minilm", "core-pairwise", 0.6, 0.5, 0.7)
-    other["task"]["dataset"]["sha256"] = "cd" * 32
+    other["task"]["dataset"].update(sha256="cd" * 32, path="/home/me/data/pairs-v2.jsonl")
     write_run(root / "b" / "core-pairwise.json", other, [])
     loaded = load_results(root)
     assert sorted(r.task_key for r in loaded.runs) == [
@@ -154,7 +164,12 @@ def test_dataset_hash_mismatch_splits_columns(tmp_path: Path):
     # each column ranks only the models measured on its own rows
     assert table.rank.at["b", "core-pairwise@cdcdcdcd"] == 1
     html = build_and_read(root, tmp_path / "site")
-    assert "Core pairwise (data abababab)" in html and "Core pairwise (data cdcdcdcd)" in html
+    # labelled by the dataset's file name, never a hash or the local folder
+    assert "Core pairwise (pairs-v1.jsonl)" in html and "Core pairwise (pairs-v2.jsonl)" in html
+    assert "/home/me" not in html and "abababab" not in html
+    same_name = {"t@abababab": "/a/x.jsonl", "t@cdcdcdcd": "/b/x.jsonl", "u": "/c/y.jsonl"}
+    assert variant_labels(same_name) == {"t@abababab": "x.jsonl, abababab",
+                                         "t@cdcdcdcd": "x.jsonl, cdcdcdcd"}  # fmt: skip
 
 
 def build_and_read(results: Path, out: Path) -> str:

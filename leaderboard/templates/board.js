@@ -76,9 +76,9 @@ function initCharts() {
   const narrow = window.matchMedia("(max-width: 600px)").matches;
   document.querySelectorAll("[data-figure]").forEach((div) => {
     const fig = readJson(div.dataset.figure);
-    if (narrow) {
-      fig.layout.margin = Object.assign({}, fig.layout.margin, { l: 10, r: 10 });
-      if (fig.layout.legend) fig.layout.legend = Object.assign({}, fig.layout.legend, { font: { size: 10 } });
+    if (narrow) {  // a phone: the cell texts carry the values, so the colour bars go
+      fig.data.forEach((trace) => { if (trace.type === "heatmap") trace.showscale = false; });
+      fig.layout.font = { size: 10 };
     }
     window.Plotly.newPlot(div, fig.data, fig.layout, fig.config);
   });
