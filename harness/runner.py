@@ -33,6 +33,7 @@ from rmeval.harness.results import (
     result_dir,
     write,
 )
+from rmeval.harness.sample_texts import with_texts
 from rmeval.harness.scoring import ScoringStats, score_requests, unique_requests
 from rmeval.harness.task import RunContext, Task
 
@@ -59,6 +60,8 @@ class RunOptions:
     """True for ``rmeval score``: never load a model; missing scores are an error."""
     name: str | None = None
     """Result folder name for a single model (default: the spec, plus a hash of its args)."""
+    log_texts: bool = False
+    """Store each example's prompt and candidate texts in its samples line (``--log-texts``)."""
 
 
 def run_label(model: RewardModel) -> str:
@@ -187,6 +190,8 @@ def evaluate_model(
         ctx = RunContext(scores=scores, model=model, cache=cache, seed=opts.seed)
         samples = task.run(ctx)
         aggregate = task.aggregate(samples, seed=opts.seed)
+        if opts.log_texts:
+            samples = with_texts(task.examples(), samples)
         timing = shares.timing(task, len(samples), time.perf_counter() - t0)
         result = _result_record(model, task, aggregate, started, timing, env)
         if folder is not None:

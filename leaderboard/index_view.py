@@ -106,12 +106,16 @@ def _position_cell(table: BoardTable, slug: str) -> Cell:
 
 
 def _overall_cells(table: BoardTable, slug: str) -> list[Cell]:
-    mean, n = table.overall.mean_rank[slug], int(table.overall.n_tasks[slug])
+    ov = table.overall
+    mean, n, points = ov.mean_rank[slug], int(ov.n_tasks[slug]), int(ov.points[slug])
     total = sum(c.kind == "main" for c in table.columns)
+    beat = Cell(str(points), order=str(points), cls="overall",
+                title="Borda points: models it beats, summed over tasks")  # fmt: skip
     if math.isnan(mean):
-        return [Cell(NA, order="1e9", cls="overall na"), Cell("0", order="0", cls="overall")]
+        return [beat, Cell(NA, order="1e9", cls="overall na"), Cell("0", order="0", cls="overall")]
     tip = f"mean of its ranks over the {n} of {total} tasks it has"
     return [
+        beat,
         Cell(f"{mean:.2f}", order=repr(float(mean)), cls="overall", title=tip),
         Cell(f"{n}/{total}", order=str(n), cls="overall", title=f"{n} of {total} tasks"),
     ]
@@ -126,11 +130,12 @@ def col_class(col: Column, index: dict[str, int]) -> str:
 
 
 def _headers(table: BoardTable, meta: dict[str, Any], index: dict[str, int]) -> list[Header]:
-    by_rank = "the task named by site.default_sort" if table.sort_key else "overall mean rank"
+    by_rank = "the task named by site.default_sort" if table.sort_key else "Borda points"
     headers = [
         Header("Rank", "sticky rank", f"position by {by_rank}"),
         Header("Model", "sticky model", "display name (full spec in leaderboard.json)"),
-        Header("Mean rank ↓", "overall", "mean of per-task ranks (Borda-style)", group=1),
+        Header("Borda ↑", "overall", "models beaten, summed over tasks", group=1, desc=True),
+        Header("Mean rank ↓", "overall", "mean of its per-task ranks", group=1),
         Header("Tasks", "overall", "tasks covered", group=1, desc=True),
     ]
     for col in table.columns:
@@ -151,7 +156,7 @@ def index_view(table: BoardTable, meta: dict[str, Any], pages: dict[str, str]) -
     index = {k: i for i, k in enumerate(task_keys)}
     tmeta = meta.get("tasks", {})
     headers = _headers(table, meta, index)
-    groups = [Group("", 2, cls="sticky"), Group("Overall", 2, "mean rank over the tasks covered")]
+    groups = [Group("", 2, cls="sticky"), Group("Overall", 3, "Borda points and mean rank")]
     groups += [
         Group(task_title(k, meta), sum(c.task_key == k for c in table.columns),
               (tmeta.get(k.split("@")[0]) or {}).get("description", ""))
@@ -167,8 +172,9 @@ def index_view(table: BoardTable, meta: dict[str, Any], pages: dict[str, str]) -
     return IndexView(
         groups=groups, headers=headers, rows=rows, toggles=toggles,
         types=sorted({str(t) for t in table.models["type"]}),
-        config={"numeric": [0, 2, 3, *range(4, 4 + len(table.columns)), 5 + len(table.columns)]},
-        sort_label=task_title(table.sort_key, meta) if table.sort_key else "mean rank",
+        config={"numeric": [0, 2, 3, 4, *range(5, 5 + len(table.columns)), 6 + len(table.columns)]},
+        sort_label=task_title(table.sort_key, meta) if table.sort_key
+        else "Borda points (models beaten, summed over tasks), then mean rank",
     )  # fmt: skip
 
 

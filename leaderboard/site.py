@@ -43,6 +43,7 @@ def table_csv(table: BoardTable) -> str:
     """The main table as CSV: model fields, then value / CI bounds / rank / tie per column."""
     parts: dict[str, pd.Series] = {
         "overall position": table.overall.position.astype("Int64"),
+        "borda points": table.overall.points,
         "mean rank": table.overall.mean_rank,
         "tasks covered": table.overall.n_tasks,
     }
@@ -93,7 +94,8 @@ def table_json(table: BoardTable, results: Results, pages: dict[str, str]) -> st
         }
         ov = table.overall
         position = None if math.isnan(ov.position[slug]) else int(ov.position[slug])
-        summary = {"position": position, "mean_rank": _clean(ov.mean_rank[slug]),
+        summary = {"position": position, "borda_points": int(ov.points[slug]),
+                   "mean_rank": _clean(ov.mean_rank[slug]),
                    "tasks_covered": int(ov.n_tasks[slug])}  # fmt: skip
         models.append({"slug": slug, "page": f"models/{pages[slug]}", **info,
                        "overall": summary, "scores": scores})  # fmt: skip

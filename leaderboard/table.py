@@ -259,8 +259,7 @@ def build_table(runs: list[Run], meta: dict[str, Any]) -> BoardTable:
         leader=leader.loc[order],
         tied=tied.loc[order],
         sort_key=sort_key,
-        overall=Overall(*(x.loc[order] for x in (summary.mean_rank, summary.n_tasks,
-                                                summary.position))),
+        overall=summary.loc(order),
         paired=paired,
     )  # fmt: skip
 

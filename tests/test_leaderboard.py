@@ -31,9 +31,12 @@ from tests.board_fixtures import (
     JS_LINK,
     LINE_SEP,
     MASTER_KEYS,
+    PERTURBATIONS,
+    key_rate,
     result,
     samples,
     write_json,
+    write_new_tasks,
     write_results,
     write_run,
     write_samples,
@@ -92,14 +95,19 @@ def test_table_columns_na_and_order(results_dir: Path):
     ]
     assert "rmbench/difficulty/hard" in keys and "probe-core/dimension/helpfulness" in keys
     assert "core-pairwise/subset/math" in keys
-    # ordered by the overall mean rank (by hand, ranks per task in the fixture's MAIN):
-    # hostile 1,2,1,1,2,2 -> 9/6; minilm 2,1,2,2,1,1 -> 9/6 (a shared position 1, then by
-    # name); length 3 -> 3.0 over 1 task; random 4,3,3 -> 10/3
+    # overall, by hand from the fixture's MAIN (tasks: core-pairwise, core-bon, rewardbench,
+    # rmbench, master-keys, probe-core): ranks hostile 1,2,1,1,2,2 (mean 9/6), minilm
+    # 2,1,2,2,1,1 (9/6), length 3 (one task), random 4,3,3 (10/3); models beaten (Borda)
+    # hostile 3+1+2+1+0+0 = 7, minilm 2+2+1+0+1+1 = 7, length 1, random 0+0+0 = 0. hostile and
+    # minilm share position 1 (then by name).
     assert table.order == ["minilm", "hostile", "length", "random"]
+    assert table.overall.points.tolist() == [7, 7, 1, 0]
     assert table.overall.mean_rank.tolist() == pytest.approx([1.5, 1.5, 3.0, 10 / 3])
     assert table.overall.n_tasks.tolist() == [6, 6, 1, 3]
     assert table.overall.position.tolist() == [1, 1, 3, 4]
-    by_task = build_table(load_results(results_dir).runs, {**META, "site": {"default_sort": "rewardbench"}})
+    by_task = build_table(
+        load_results(results_dir).runs, {**META, "site": {"default_sort": "rewardbench"}}
+    )
     assert by_task.order == ["hostile", "minilm", "random", "length"]  # models without it last
     assert math.isnan(table.value.at["length", "core-bon"])
     assert math.isnan(table.rank.at["length", "core-bon"])
@@ -263,13 +271,57 @@ def test_figures_only_for_data_that_exist(results_dir: Path, tmp_path: Path):
     loaded = load_results(results_dir)
     table = build_table(loaded.runs, META)
     ids = [f.id for f in build_figures(table, loaded.runs, loaded.compare, META)]
-    assert ids == ["probe-probe-core", "rmbench-style", "master-keys", "distance-starc",
-                   "distance-epic", "size-scatter"]  # fmt: skip
+    assert ids == ["probe-probe-core", "rmbench-style", "master-keys-key_beats_wrong",
+                   "distance-starc", "distance-epic", "size-scatter"]  # fmt: skip
     only = [r for r in loaded.runs if r.task == "core-pairwise" and r.slug in ("length", "random")]
     small = build_table(only, META)
     assert build_figures(small, only, None, META) == []  # no probes, grids, sizes or compare
-    grid = next(f for f in build_figures(table, loaded.runs, None, META) if f.id == "master-keys")
-    assert grid.spec["data"][0]["y"] == [json.dumps(k, ensure_ascii=False) for k in MASTER_KEYS]
+    grid = next(
+        f for f in build_figures(table, loaded.runs, None, META) if f.id.startswith("master")
+    )
+    trace = grid.spec["data"][0]
+    assert trace["x"] == [json.dumps(k, ensure_ascii=False) for k in MASTER_KEYS]  # keys x models
+    assert trace["y"] == ["hf:&lt;img src=x onerror…", "embed:minilm"]  # cut to fit, escaped
+    # overall per-key rates (metrics key_beats_wrong[<label>]), key 1 the worst: marked
+    assert trace["z"][1] == [key_rate(0.10, j) for j in range(len(MASTER_KEYS))]
+    assert [i for i, t in enumerate(trace["text"][1]) if t] == [1]
+
+
+def test_views_of_the_tasks_being_added_and_judges(tmp_path: Path):
+    results = write_new_tasks(write_results(tmp_path))
+    loaded = load_results(results)
+    table = build_table(loaded.runs, META)
+    figs = {f.id: f for f in build_figures(table, loaded.runs, None, META)}
+    hacking = figs["reward-hacking"].spec["data"][0]
+    assert hacking["x"] == [plot_text(n) for n in PERTURBATIONS]
+    assert hacking["z"] == [
+        [0.25, 0.5, 0.75],
+        [0.125, 0.25, 0.375],
+    ]  # hostile, minilm: (i + 1) / 4 * scale
+    assert figs["prm-hacking"].spec["data"][0]["z"] == [[0.2, 0.4, 0.6], [0.1, 0.2, 0.3]]
+    confusion = figs["process-confusion"].spec["data"][0]
+    assert confusion["z"] == [[12, 3, 1], [2, 9, 4], [0, 5, 8]]  # rows true, columns predicted
+    f1 = {t["name"]: t["y"] for t in figs["process-f1"].spec["data"]}
+    assert f1 == {"f1": [0.7, 0.45], "acc_erroneous": [0.4, 0.4], "acc_correct": [0.7, 0.7]}
+    # judges and reward models never share a master-key chart: each has its own metric
+    judge = figs["master-keys-fpr"].spec["data"][0]
+    assert (
+        judge["y"] == ["judge:qwen-judge"]
+        and "fpr"
+        in figs["master-keys-fpr"].title + figs["master-keys-fpr"].spec["layout"]["meta"]["title"]
+    )
+    assert figs["judge-consistency"].spec["data"][0]["y"] == [0.8]
+    # lower is better: the smaller worst flip rate leads
+    assert table.leader.at["minilm", "reward-hacking"]
+    assert table.models.at["judge", "type"] == "Generative judge"
+    assert table.models.at["judge", "name"] == "judge:qwen-judge"  # no local folder shown
+    build_site(results, tmp_path / "site")
+    page = parse(tmp_path / "site" / "models" / "hostile.html")
+    text = " ".join(page.text)
+    assert "flip rate (95% CI)" in text and "0.250 (0.000–0.500)" in text  # records, CIs
+    assert "predicted: step 1" in text and "true: step 0" in text
+    assert "/home/me" not in (tmp_path / "site" / "index.html").read_text()
+    assert "/home/me" not in (tmp_path / "site" / "models" / "judge.html").read_text()
 
 
 def test_safe_json_and_script_safe_escape_html_breakers():
