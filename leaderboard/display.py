@@ -41,8 +41,8 @@ def looks_local(ident: str) -> bool:
 def short_spec(spec: str) -> str:
     """The spec with a local path cut to its last component (``TYPE:`` prefix kept)."""
     kind, sep, ident = spec.partition(":")
-    if not sep:
-        kind, ident = "", spec
+    if not sep or _DRIVE.match(spec):  # no TYPE, or a Windows drive letter
+        kind, sep, ident = "", "", spec
     if not looks_local(ident):
         return spec
     path = PureWindowsPath(ident) if "\\" in ident or _DRIVE.match(ident) else PurePosixPath(ident)

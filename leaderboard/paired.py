@@ -1,7 +1,7 @@
 """Ties with the leader from the paired comparison on shared items (``rmeval compare``'s test).
 
 For each task column, every other model is compared with the leader on the items both have, by
-:func:`rmeval.harness.compare.compare_task`: the task's own formula resampled by a paired
+:func:`rmeval.harness.compare.main_row` (``rmeval compare``'s main row): the task's own formula resampled by a paired
 bootstrap (or the mean credit where the task has no scorer). A model is *tied with the leader*
 when that 95% CI of the difference contains 0. Overlapping unpaired CIs are not used: two
 models scored on the same items are correlated, so the paired test is the sharper one.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rmeval.harness.compare import TaskRun, compare_task, read_samples
+from rmeval.harness.compare import TaskRun, main_row, read_samples
 from rmeval.harness.errors import RmevalError
 from rmeval.leaderboard.loading import Run
 
@@ -60,14 +60,10 @@ def paired_ties(runs: list[Run], leaders: dict[str, str]) -> dict[tuple[str, str
 
 def _against(top: TaskRun, other: TaskRun) -> PairedTie | None:
     try:
-        report = compare_task(top.result["task"]["name"], [top, other], seed=SEED, loader=None)
+        row = main_row(top.result["task"]["name"], top, other, seed=SEED)
     except RmevalError:  # e.g. same rows but another recorded revision: no paired verdict
         return None
-    if report["info"]["n_shared"] == 0:
-        return None
-    main = report["info"]["main_score"]
-    row = next(r for r in report["rows"] if r["metric"] == main)
-    ci = row.get("ci95")
+    ci = None if row is None else row.get("ci95")
     if ci is None:
         return None
     diff = row.get("diff")

@@ -503,23 +503,10 @@ def test_section_columns_take_the_ci_of_the_matching_metric(results_dir: Path):
 # ---------------------------------------------------------------- real `rmeval run` output
 
 
-@pytest.fixture(scope="module")
-def real_results(tmp_path_factory, tiny_llama_rm: Path) -> Path:
-    """Result files of real runs: baselines on core, starc and master-keys; a tiny Llama RM
-    on probe-core (probes need hidden states, which the baselines do not have)."""
-    from rmeval.harness.cli import main
-
-    root = tmp_path_factory.mktemp("real")
-    common = ["--output-dir", str(root / "results"), "--cache-dir", str(root / "cache")]
-    runs = [
-        ["--model", "length", "--model", "random", "--tasks", "core,starc,master-keys",
-         "--limit", "6"],
-        ["--model", f"hf:{tiny_llama_rm}", "--tasks", "probe-core", "--limit", "2",
-         "--task-args", "confidence=false"],
-    ]  # fmt: skip
-    for args in runs:
-        assert main(["run", *args, *common]) == 0
-    return root / "results"
+@pytest.fixture
+def real_results(real_board_results: Path) -> Path:
+    """Result files of real runs of every built-in task (``tests/board_real.py``)."""
+    return real_board_results
 
 
 def panels(page: Path) -> dict[str, list[str]]:
@@ -575,7 +562,7 @@ def test_board_from_real_runs_lists_only_what_each_task_calls_wrong(real_results
     want = expected(probe_file, lambda x: x["prediction"] != x["label"],
                     lambda x: x["scores"][x["prediction"]] - x["scores"][x["label"]])  # fmt: skip
     html = pages[probe_slug].read_text(encoding="utf-8")
-    assert panels(pages[probe_slug]) == {"Probes (core)": want} and want
+    assert panels(pages[probe_slug])["Probes (core)"] == want and want
     assert "P(label 0)" in html and "chosen ·" not in html  # class probabilities, not rewards
     assert "margin -" not in "".join(p.read_text() for p in pages.values())
 
