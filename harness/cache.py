@@ -102,6 +102,26 @@ class ScoreCache:
                 "INSERT OR REPLACE INTO blobs VALUES (?, ?, ?)", (namespace, key, value)
             )
 
+    def get_blobs(self, namespace: str, keys: Sequence[str]) -> dict[str, str]:
+        """The JSON texts stored under ``namespace`` for those ``keys`` that are present."""
+        found: dict[str, str] = {}
+        with self._guard("reading"):
+            for i in range(0, len(keys), _CHUNK):
+                chunk = list(keys[i : i + _CHUNK])
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT key, value FROM blobs WHERE namespace=? AND key IN ({marks})",
+                    [namespace, *chunk],
+                )
+                found.update(rows)
+        return found
+
+    def put_blobs(self, namespace: str, items: Iterable[tuple[str, str]]) -> None:
+        """Store many JSON texts under ``namespace`` (first write wins) and commit."""
+        rows = [(namespace, k, v) for k, v in items]
+        with self._guard("writing"), self._db:
+            self._db.executemany("INSERT OR IGNORE INTO blobs VALUES (?, ?, ?)", rows)
+
     def count(self, fingerprint: str | None = None) -> int:
         """Number of cached scores (for one fingerprint, or all)."""
         with self._guard("counting scores"):

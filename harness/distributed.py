@@ -185,7 +185,7 @@ class DataParallel(SingleProcess):
         try:
             shard = ShardCache(main, own)
             budget = resolve_budget(model, shard, opts.batch_tokens, agree=self._smallest)
-            requests = [r for t in tasks for r in t.all_requests()]
+            requests = [r for t in tasks for r in t.all_requests()] if model.scalar_scores else []
             _, stats = score_requests(
                 model,
                 requests,

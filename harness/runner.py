@@ -178,7 +178,7 @@ def evaluate_model(
     """
     started = datetime.now(timezone.utc)
     folder = checked_result_dir(model, tasks, opts)
-    requests = [r for t in tasks for r in t.all_requests()]
+    requests = [r for t in tasks for r in t.all_requests()] if model.scalar_scores else []
     n_examples = sum(len(t.examples()) for t in tasks if t.needs_scores)
     scores, stats = _scores(model, requests, cache, opts, n_examples / max(len(requests), 1))
     stats = scored or stats
@@ -187,7 +187,7 @@ def evaluate_model(
     written = []
     for task in tasks:
         t0 = time.perf_counter()
-        ctx = RunContext(scores=scores, model=model, cache=cache, seed=opts.seed)
+        ctx = RunContext(scores, model, cache, opts.seed, cache_only=opts.cache_only)
         samples = task.run(ctx)
         aggregate = task.aggregate(samples, seed=opts.seed)
         if opts.log_texts:
@@ -207,6 +207,7 @@ def checked_result_dir(model: RewardModel, tasks: Sequence[Task], opts: RunOptio
     without an output folder (the Python API: results are returned, not written)."""
     label = opts.name or run_label(model)
     for task in tasks:
+        task.check_model(model)
         task.examples()  # loads the rows: the identity holds their sha256
     if opts.output_dir is None:
         return None

@@ -27,6 +27,8 @@ class RunContext:
     cache: Any = None
     """The score cache (for tasks that cache other model outputs, e.g. features)."""
     seed: int = 0
+    cache_only: bool = False
+    """True for ``rmeval score``: a task asking the model itself must use cached outputs only."""
 
 
 class Task(ABC):
@@ -47,6 +49,9 @@ class Task(ABC):
     needs_scores: ClassVar[bool] = True
     """False for tasks that use another model capability only (e.g. hidden states)."""
     allow_empty_responses: ClassVar[bool] = False
+    judge_protocol: ClassVar[str | None] = None
+    """How a model without scalar scores (a generating judge) runs this task: ``pointwise``,
+    ``pairwise`` or ``choice`` (``rmeval.tasks.judged``); None: scalar scores only."""
     samples_view: ClassVar[dict[str, Any] | None] = None
     """How readers rank this task's sample lines as mistakes (the leaderboard's hardest
     examples), written into the result's ``task`` block: ``{"wrong": "credit<1" | "credit>0" |
@@ -99,6 +104,16 @@ class Task(ABC):
         return self._examples
 
     # -- scoring ----------------------------------------------------------------------
+    def check_model(self, model: RewardModel) -> None:
+        """Refuse, in one sentence, a model that cannot run this task."""
+        if not model.scalar_scores and self.judge_protocol is None:
+            raise RmevalError(
+                f"task '{self.name}' needs scalar rewards, but model {model.spec} only writes "
+                f"verdicts; run it with a reward model, or give this judge a task it can run "
+                f"(master-keys, pairwise, core-pairwise, core-bon, best-of-n, rewardbench, "
+                f"rewardbench2)."
+            )
+
     def requests(self, example: Example) -> list[ScoreRequest]:
         """Texts to score for one example, one per candidate in data order."""
         return [

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from rmeval.harness.metrics import best_of_n_credit, pairwise_credit
 from rmeval.harness.records import Example, ExampleResult, Score
 from rmeval.harness.task import Task
+from rmeval.tasks.judged import JudgedTask
 from rmeval.tasks.validation import collect_rows, prompt_problem, split_prompt, text_problem
 
 
@@ -102,8 +103,10 @@ class PreferenceTask(Task):
         )
 
 
-class PairwiseTask(PreferenceTask):
+class PairwiseTask(JudgedTask, PreferenceTask):
     """Accuracy of preferring the chosen response over each rejected one."""
+
+    judge_protocol = "pairwise"
 
     name = "pairwise"
     main_score = "accuracy"
@@ -133,8 +136,10 @@ class PairwiseTask(PreferenceTask):
         )
 
 
-class BestOfNTask(PreferenceTask):
+class BestOfNTask(JudgedTask, PreferenceTask):
     """Credit 1/k when the chosen response ties k-ways for the top score, else 0."""
+
+    judge_protocol = "choice"
 
     name = "best-of-n"
     main_score = "accuracy"

@@ -24,6 +24,7 @@ from rmeval.harness.data import DatasetInfo, load_rows, rows_sha256
 from rmeval.harness.errors import DataError
 from rmeval.harness.metrics import by_subset_means, count_outcomes, pairwise_credit
 from rmeval.harness.records import Aggregate, Example, ExampleResult, Score
+from rmeval.tasks.judged import JudgedTask, add_judge_metrics
 from rmeval.tasks.preference import PreferenceTask, preference_examples
 from rmeval.tasks.scorers import UnitScorer, scorer_metrics, valid_results
 
@@ -118,8 +119,10 @@ def _prior_row(row: dict[str, Any], subset: str, index: int) -> dict[str, Any]:
     return out
 
 
-class RewardBenchTask(PreferenceTask):
+class RewardBenchTask(JudgedTask, PreferenceTask):
     """RewardBench v1: strict pairwise credit, weighted sections, mean of sections."""
+
+    judge_protocol = "pairwise"
 
     name = "rewardbench"
     version = "1"
@@ -236,12 +239,13 @@ class RewardBenchTask(PreferenceTask):
         order = ["score"] + [k for k in SECTION_KEYS.values() if k in sizes]
         metrics = scorer_metrics(scorer, {k: sizes[k] for k in order}, seed)
         sections = {s: point[k] for s, k in SECTION_KEYS.items() if point.get(k) is not None}
-        return Aggregate(
+        agg = Aggregate(
             metrics=metrics,
             by_subset=by_subset_means(results, "accuracy"),
             counts=count_outcomes(results),
             tables={"sections": sections},
         )
+        return add_judge_metrics(agg, results, seed)
 
 
 def rewardbench(**kwargs: Any) -> RewardBenchTask:

@@ -35,6 +35,7 @@ import numpy as np
 from rmeval.harness.metrics import best_of_n_credit, by_subset_means, count_outcomes, has_invalid
 from rmeval.harness.records import Aggregate, Example, ExampleResult, Score
 from rmeval.harness.task import Task
+from rmeval.tasks.judged import JudgedTask, add_judge_metrics
 from rmeval.tasks.scorers import UnitScorer, scorer_metrics, valid_results
 from rmeval.tasks.validation import collect_rows, text_list_problems, text_problem
 
@@ -107,8 +108,11 @@ class _TiesArrays:
         return {k: float(v) for k, v in parts.items()} | {"score": float(score)}
 
 
-class RewardBench2Task(Task):
+class RewardBench2Task(JudgedTask, Task):
     """RewardBench 2: best-of-n credit with tie sharing, the Ties formula, mean of subsets."""
+
+    judge_protocol = "choice"
+    rated_subsets = (TIES,)
 
     name = "rewardbench2"
     version = "1"
@@ -220,12 +224,13 @@ class RewardBench2Task(Task):
         }
         if "ties" in sizes:
             tables["ties"] = {k[5:]: v for k, v in point.items() if k.startswith("ties_")}
-        return Aggregate(
+        agg = Aggregate(
             metrics=scorer_metrics(scorer, sizes, seed),
             by_subset=by_subset_means(results, "accuracy"),
             counts=count_outcomes(results),
             tables=tables,
         )
+        return add_judge_metrics(agg, results, seed)
 
 
 def rewardbench2(**kwargs: Any) -> RewardBench2Task:

@@ -13,7 +13,7 @@ import pytest
 
 DATA = Path(__file__).parent / "data"
 FILE_TASKS = ("rewardbench", "rewardbench2", "rmbench", "pairwise", "best-of-n")
-SCORED = ("core", "starc", "master-keys", *FILE_TASKS)
+SCORED = ("core", "starc", "master-keys", "reward-hacking", *FILE_TASKS)
 
 
 def run_every_task(root: Path, tiny_rm: Path) -> Path:

@@ -75,6 +75,8 @@ def test_the_wheel_holds_only_rmeval(tmp_path):
         assert needed in names
     assert "rmeval/leaderboard/metadata.yaml" in names
     assert "rmeval/leaderboard/templates/index.html" in names
+    for name in ("pointwise", "pointwise_no_reference", "pairwise", "choice", "rating"):
+        assert f"rmeval/harness/adapters/judge_templates/{name}.txt" in names
     entry_points = zipfile.ZipFile(wheel).read(f"rmeval-{_version()}.dist-info/entry_points.txt")
     assert b"rmeval = rmeval.cli:main" in entry_points
     assert b"core = rmeval.tasks.core:core_suite" in entry_points

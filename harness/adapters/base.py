@@ -83,6 +83,10 @@ class RewardModel(ABC):
     score_kind: ClassVar[str] = "reward"
     """``reward`` (an unbounded scalar) or ``probability`` (a judge's P(YES) in [0, 1])."""
 
+    scalar_scores: ClassVar[bool] = True
+    """False for a model that gives verdicts only (a generating judge): the runner then scores
+    nothing, and only tasks with a ``judge_protocol`` run it."""
+
     arguments: ClassVar[dict[str, Arg]]
     """``--model-args`` this class adds (merged along the MRO by :meth:`declared`). An adapter
     that declares none takes any key (and records it all as output-changing)."""

@@ -21,6 +21,7 @@ from rmeval.harness.errors import RmevalError
 from rmeval.harness.paired_stats import ItemScorer
 from rmeval.harness.records import Aggregate, Example, ExampleResult, Score
 from rmeval.harness.task import RunContext, Task
+from rmeval.tasks.judged import JudgedTask, add_judge_metrics
 from rmeval.tasks.master_keys.items import core_rows, items_from_rows
 from rmeval.tasks.master_keys.keys import resolve_keys
 from rmeval.tasks.master_keys.outcomes import SCORE_KINDS, THRESHOLD, evaluate_item
@@ -35,8 +36,10 @@ def _choice(flag: str, value: Any, allowed: Sequence[str]) -> str:
     return str(value)
 
 
-class MasterKeysTask(Task):
+class MasterKeysTask(JudgedTask, Task):
     """Worst-case (over keys) false-positive rate of a judge, or key-beats-wrong rate of an RM."""
+
+    judge_protocol = "pointwise"
 
     name = "master-keys"
     version = "1"
@@ -130,7 +133,8 @@ class MasterKeysTask(Task):
     def aggregate(self, results: Sequence[ExampleResult], seed: int = 0) -> Aggregate:
         """Worst-case and mean key rates, per-key metrics with CIs, the key × dataset grid."""
         kind = next((r.extra["score_kind"] for r in results if "score_kind" in r.extra), None)
-        return summarize(results, kind or self.kind or "reward", self.keys, self.ties, seed)
+        agg = summarize(results, kind or self.kind or "reward", self.keys, self.ties, seed)
+        return add_judge_metrics(agg, results, seed)
 
 
 def master_keys(**kwargs: Any) -> MasterKeysTask:
