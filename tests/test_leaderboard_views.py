@@ -152,3 +152,17 @@ def test_page_of_every_task_stays_under_2_mb(real_board_results: Path, tmp_path:
     assert len(html.encode("utf-8")) < 2_000_000
     assert "plotly.js (cartesian - minified) v4.1.1" in html
     assert "/tmp/" not in re.sub(r'href="[^"]*"|data-search="[^"]*"', "", html)
+
+
+def test_with_texts_adds_the_prompt_after_its_turns_and_candidates_in_score_order():
+    from rmeval.harness.records import Example, ExampleResult
+    from rmeval.harness.sample_texts import with_texts
+
+    ex = Example(
+        "e1", "s", "and now?", ("good", "bad"), context=(("user", "hi"), ("assistant", "yo"))
+    )
+    kept = ExampleResult("other", "s", [0.1], 1.0)
+    out = with_texts([ex], [ExampleResult("e1", "s", [0.9, 0.2], 1.0, extra={"k": 1}), kept])
+    assert out[0].to_dict()["prompt"] == "user: hi\nassistant: yo\nand now?"
+    assert out[0].to_dict()["texts"] == ["good", "bad"] and out[0].extra["k"] == 1
+    assert out[1] is kept  # no example of that id: left as it was
