@@ -71,15 +71,21 @@ def render_index(
     )  # fmt: skip
 
 
-def model_facts(runs: list[Run], about: dict[str, Any]) -> list[tuple[str, str]]:
-    """What identifies the model: the metadata file's fields, then spec (local paths cut to
-    their last folder), type, size, dtype, revision and fingerprint(s)."""
+def model_facts(
+    runs: list[Run], about: dict[str, Any]
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """What identifies the model, as (shown up front, folded): spec (local paths cut to their
+    last folder), type, size, tasks and the metadata file's fields; then dtype, revision,
+    chat template, adapter arguments and fingerprint(s)."""
     m = runs[0].data["model"]
     fingerprints = sorted({str(r.data["model"].get("fingerprint")) for r in runs})
     given = [(k.replace("_", " "), str(about[k])) for k in ABOUT_FIELDS if about.get(k)]
-    return given + [
+    shown = [
         ("spec", short_spec(str(m.get("spec")))), ("type", str(m.get("type"))),
-        ("parameters", fmt_params(m.get("n_parameters"))), ("dtype", str(m.get("dtype"))),
+        ("parameters", fmt_params(m.get("n_parameters"))), ("tasks", str(len(runs))), *given,
+    ]  # fmt: skip
+    return shown, [
+        ("dtype", str(m.get("dtype"))),
         ("max length", str(m.get("max_length"))), ("revision", str(m.get("revision"))),
         ("chat template sha256", str(m.get("chat_template_sha256"))),
         ("adapter args", json.dumps(m.get("args"), sort_keys=True, ensure_ascii=False)),

@@ -413,7 +413,7 @@ def site(results_dir: Path, tmp_path: Path) -> Path:
 
 
 URL_ATTRS = ("href", "src", "action", "formaction", "srcset", "poster", "data", "xlink:href")
-LOCAL_LINK = re.compile(r"(models/)?[A-Za-z0-9._-]+\.(html|csv|json)|\.\./index\.html")
+LOCAL_LINK = re.compile(r"(models/)?[A-Za-z0-9._-]+\.(html|csv|json)|\.\./index\.html|#task-\d+")
 
 
 def test_pages_have_no_handlers_no_external_urls_and_a_strict_csp(site: Path):
@@ -512,7 +512,7 @@ def real_results(real_board_results: Path) -> Path:
 def panels(page: Path) -> dict[str, list[str]]:
     """Task title -> sample ids listed in its hardest-examples panel (absent: no panel)."""
     out = {}
-    for section in page.read_text(encoding="utf-8").split('<section class="run">')[1:]:
+    for section in page.read_text(encoding="utf-8").split('<section class="run"')[1:]:
         title = re.search(r"<h2>(.*?)</h2>", section).group(1)
         if "<h3>Hardest examples</h3>" in section:
             out[title] = re.findall(r'<span class="sample-id">(.*?)</span>', section)
