@@ -14,6 +14,8 @@ import hashlib
 import io
 import json
 import re
+import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,8 +78,14 @@ def load_rows(
     split: str | None = "train",
     name: str | None = None,
     limit: int | None = None,
+    streaming: bool = False,
 ) -> tuple[list[Row], DatasetInfo]:
-    """Load rows from a local file/folder or a hub dataset id; return rows and provenance."""
+    """Load rows from a local file/folder or a hub dataset id; return rows and provenance.
+
+    ``streaming`` reads a hub dataset through ``datasets`` streaming: rows are fetched as they
+    are read and never written to the ``datasets`` cache (for datasets larger than the disk);
+    the rows, and so their sha256, are those of a prepared load. Local files are never copied
+    to disk either way."""
     if _looks_local(source):
         path = Path(source).expanduser()
         if not path.exists():
@@ -86,7 +94,9 @@ def load_rows(
             )
         rows = read_local_rows(path, split)[:limit]
         return rows, DatasetInfo(str(path), None, None, rows_sha256(rows))
-    return _load_hub(source, revision=revision, split=split, name=name, limit=limit)
+    return _load_hub(
+        source, revision=revision, split=split, name=name, limit=limit, streaming=streaming
+    )
 
 
 def _looks_local(source: str) -> bool:
@@ -110,10 +120,14 @@ def read_local_rows(path: Path, split: str | None = None) -> list[Row]:
     formats = {_format_of(p) for p in files}
     if len(formats) > 1:
         raise RmevalError(f"{path}: mixed file types in one folder; keep one format.")
-    reader = {"json": _json_rows, "csv": _csv_rows, "parquet": _parquet_rows}[formats.pop()]
+    fmt = formats.pop()
     rows: list[Row] = []
     for file in files:
-        rows.extend(reader(file, _read_bytes(file)))
+        if fmt == "json":
+            rows.extend(json_file_rows(file))
+        else:
+            reader = {"csv": _csv_rows, "parquet": _parquet_rows}[fmt]
+            rows.extend(reader(file, _read_bytes(file)))
     return _fill_missing_keys(rows)
 
 
@@ -170,11 +184,13 @@ class _DuplicateKey(ValueError):
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> Row:
+    """An object's pairs as a dict, refusing a repeated key; keys are interned, as each JSON
+    Lines row is parsed on its own and would otherwise hold its own copy of every column name."""
     out: Row = {}
     for key, value in pairs:
         if key in out:
             raise _DuplicateKey(key)
-        out[key] = value
+        out[sys.intern(key)] = value
     return out
 
 
@@ -182,13 +198,74 @@ def _json_value(text: str) -> Any:
     return json.loads(text, object_pairs_hook=_unique_keys)
 
 
-def _json_rows(path: Path, data: bytes) -> list[Row]:
-    """A JSON array of objects, or JSON Lines (one object per line); strings stay strings."""
-    text = _decode(path, data)
-    if text.lstrip().startswith("["):
-        return _json_array_rows(path, text)
+def json_file_rows(path: Path) -> list[Row]:
+    """The rows of a JSON or JSON Lines file (optionally gzipped). JSON Lines are parsed as they
+    are read, so no copy of the whole file (bytes, text, list of lines) is held beside the rows;
+    a JSON array is read whole."""
+    if _first_char(path) == "[":
+        return _json_array_rows(path, _decode(path, _read_bytes(path)))
+    return _json_lines_rows(path, _text_lines(path))
+
+
+def _open_binary(path: Path) -> Any:
+    import gzip
+
+    try:
+        return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+    except OSError as exc:
+        raise RmevalError(f"{path}: could not be read ({exc.strerror}).") from exc
+
+
+def _first_char(path: Path) -> str:
+    """The first non-blank character of the file's text ('' for a blank file)."""
+    import zlib
+
+    with _open_binary(path) as fh:
+        try:
+            while block := fh.read(1 << 16):
+                head = block.decode("utf-8-sig", errors="replace").lstrip()
+                if head:
+                    return head[0]
+        except (OSError, EOFError, zlib.error) as exc:
+            raise _unreadable(path, exc) from exc
+    return ""
+
+
+def _text_lines(path: Path) -> Iterator[str]:
+    """The file's lines, read lazily. Only ``\n`` ends a line (JSON Lines): U+2028, U+2029 and
+    NEL are valid inside JSON strings, where ``str.splitlines`` would cut a row in two."""
+    import zlib
+
+    lineno = 0
+    with _open_binary(path) as fh:
+        try:
+            for raw in fh:
+                if lineno == 0 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise RmevalError(
+                        f"{path}:{lineno + 1}: byte {raw[exc.start]:#04x} is not UTF-8; save the "
+                        f"file as UTF-8."
+                    ) from exc
+                lineno += 1
+                yield text
+        except (OSError, EOFError, zlib.error) as exc:
+            raise _unreadable(path, exc) from exc
+
+
+def _unreadable(path: Path, exc: BaseException) -> RmevalError:
+    """A read that failed part way: a damaged gzip stream, or the file itself."""
+    if path.name.lower().endswith(".gz") and not isinstance(exc, FileNotFoundError):
+        return RmevalError(f"{path}: not a valid gzip file ({exc}); recompress it.")
+    return RmevalError(f"{path}: could not be read ({getattr(exc, 'strerror', None) or exc}).")
+
+
+def _json_lines_rows(path: Path, lines: Iterable[str]) -> list[Row]:
+    """One row object per non-blank line."""
     rows = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
@@ -196,7 +273,7 @@ def _json_rows(path: Path, data: bytes) -> list[Row]:
         except _DuplicateKey as exc:
             raise RmevalError(f"{path}:{lineno}: key '{exc}' appears twice; keep one.") from exc
         except json.JSONDecodeError as exc:
-            hint = _one_object_hint(text) if lineno == 1 else "fix this line"
+            hint = _one_object_hint(path) if lineno == 1 else "fix this line"
             raise RmevalError(f"{path}:{lineno}: invalid JSON ({exc.msg}); {hint}.") from exc
         if not isinstance(row, dict):
             raise RmevalError(
@@ -207,9 +284,9 @@ def _json_rows(path: Path, data: bytes) -> list[Row]:
     return rows
 
 
-def _one_object_hint(text: str) -> str:
+def _one_object_hint(path: Path) -> str:
     try:
-        _json_value(text)
+        _json_value(_decode(path, _read_bytes(path)))
     except (json.JSONDecodeError, _DuplicateKey):
         return "fix this line"
     return (
@@ -294,7 +371,13 @@ def _fill_missing_keys(rows: list[Row]) -> list[Row]:
 
 
 def _load_hub(
-    source: str, *, revision: str | None, split: str | None, name: str | None, limit: int | None
+    source: str,
+    *,
+    revision: str | None,
+    split: str | None,
+    name: str | None,
+    limit: int | None,
+    streaming: bool = False,
 ) -> tuple[list[Row], DatasetInfo]:
     """Rows of a hub dataset via `datasets`, with the commit sha it was loaded at."""
     import datasets
@@ -302,14 +385,13 @@ def _load_hub(
     datasets.disable_progress_bars()
     try:
         builder = datasets.load_dataset_builder(source, name, revision=revision)
-        builder.download_and_prepare()
-        ds = builder.as_dataset(split=split)
+        if streaming:
+            ds = builder.as_streaming_dataset(split=split)
+        else:
+            builder.download_and_prepare()
+            ds = builder.as_dataset(split=split)
     except Exception as exc:  # datasets raises many types for unreachable or missing data
-        raise RmevalError(
-            f"{source}: could not load this hub dataset (revision {revision or 'latest'}, "
-            f"split {split}): {_first_line(exc)}. Without network access, pass a local copy "
-            f"with --data TASK=PATH."
-        ) from exc
+        raise _hub_failed(source, revision, split, exc) from exc
     resolved = (
         builder.hash if isinstance(builder.hash, str) and _COMMIT.match(builder.hash) else None
     )
@@ -319,11 +401,36 @@ def _load_hub(
             f"revision {revision}; load it once with network access, or pass a local copy "
             f"with --data TASK=PATH."
         )
-    if limit is not None:
-        ds = ds.select(range(min(limit, len(ds))))
-    rows = ds.to_list()
+    if streaming:
+        rows = _streamed_rows(ds, source, revision, split, limit)
+    else:
+        if limit is not None:
+            ds = ds.select(range(min(limit, len(ds))))
+        rows = ds.to_list()
     info = DatasetInfo(source, resolved or revision, split, rows_sha256(rows), revision, resolved)
     return rows, info
+
+
+def _streamed_rows(
+    ds: Any, source: str, revision: str | None, split: str | None, limit: int | None
+) -> list[Row]:
+    """The rows of a streaming dataset, read up to ``limit``."""
+    from itertools import islice
+
+    try:
+        return [dict(row) for row in islice(ds, limit)]
+    except Exception as exc:  # a stream can fail part way (network, a damaged file)
+        raise _hub_failed(source, revision, split, exc) from exc
+
+
+def _hub_failed(
+    source: str, revision: str | None, split: str | None, exc: BaseException
+) -> RmevalError:
+    return RmevalError(
+        f"{source}: could not load this hub dataset (revision {revision or 'latest'}, "
+        f"split {split}): {_first_line(exc)}. Without network access, pass a local copy "
+        f"with --data TASK=PATH."
+    )
 
 
 def _first_line(exc: BaseException) -> str:

@@ -12,6 +12,8 @@ from rmeval.harness.records import Aggregate, ExampleResult, MetricValue
 
 TiePolicy = Literal["strict", "half"]
 N_BOOT = 1000
+CHUNK_ELEMENTS = 1 << 22
+"""Indices drawn at once by :func:`resampled_means` (32 MiB of int64): bounds its memory."""
 
 
 def has_invalid(scores: Sequence[float]) -> bool:
@@ -71,13 +73,33 @@ def bootstrap_ci(
     return float(lo), float(hi)
 
 
+def resampled_means(
+    arr: np.ndarray, *, n_boot: int = N_BOOT, seed: int = 0, chunk_elements: int | None = None
+) -> np.ndarray:
+    """The ``n_boot`` bootstrap means of ``arr``, drawn a few resamples at a time.
+
+    The resamples are the rows of ``rng.integers(0, n, (n_boot, n))`` for ``default_rng(seed)``,
+    drawn in blocks of at most ``chunk_elements`` indices (default :data:`CHUNK_ELEMENTS`; at
+    least one resample per block): the
+    generator's stream does not depend on how it is cut, so the means equal those of one
+    ``n_boot x n`` draw bit for bit, in bounded memory.
+    """
+    n = arr.size
+    rng = np.random.default_rng(seed)
+    rows = max(1, (chunk_elements or CHUNK_ELEMENTS) // max(n, 1))
+    boots = np.empty(n_boot, dtype=float)
+    for lo in range(0, n_boot, rows):
+        k = min(rows, n_boot - lo)
+        boots[lo : lo + k] = arr[rng.integers(0, n, (k, n))].mean(axis=1)
+    return boots
+
+
 def mean_ci(values: Sequence[float], *, n_boot: int = N_BOOT, seed: int = 0) -> MetricValue:
-    """Mean with a bootstrap 95% CI (vectorised); None value for an empty input."""
+    """Mean with a bootstrap 95% CI (resampled in chunks); None value for an empty input."""
     arr = np.asarray(values, dtype=float)
     if arr.size == 0:
         return MetricValue(None, None, 0)
-    rng = np.random.default_rng(seed)
-    boots = arr[rng.integers(0, arr.size, (n_boot, arr.size))].mean(axis=1)
+    boots = resampled_means(arr, n_boot=n_boot, seed=seed)
     lo, hi = np.percentile(boots, [2.5, 97.5])
     return MetricValue(float(arr.mean()), (float(lo), float(hi)), int(arr.size))
 

@@ -55,14 +55,25 @@ class ScoreRequest:
     reference: str | None = None
     context: tuple[Turn, ...] = ()
     """Earlier turns of a multi-turn conversation, ``(role, content)`` before ``prompt``."""
+    steps: tuple[str, ...] = ()
+    """The response as reasoning steps, in order, for step-scoring models (empty: one score
+    for the whole response). Each step is a substring of ``response``, in order."""
+    _key: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def key(self) -> str:
-        """Content hash: identical requests from different tasks share one cache entry."""
-        parts: list[Any] = [self.prompt, self.response, self.reference]
-        if self.context:  # single-turn keys stay as they were before multi-turn prompts
-            parts.append([list(turn) for turn in self.context])
-        return sha256_text(canonical_json(parts))
+        """Content hash: identical requests from different tasks share one cache entry.
+
+        Computed on first use and kept (the request is immutable): the scoring loop, the task
+        and the result files all ask for it."""
+        if self._key is None:
+            parts: list[Any] = [self.prompt, self.response, self.reference]
+            if self.context or self.steps:  # single-turn keys stay as they were before
+                parts.append([list(turn) for turn in self.context])
+            if self.steps:
+                parts.append({"steps": list(self.steps)})
+            object.__setattr__(self, "_key", sha256_text(canonical_json(parts)))
+        return self._key  # type: ignore[return-value]
 
     @property
     def prompt_text(self) -> str:
@@ -94,20 +105,23 @@ class Score:
     """True when the input was longer than the max length and was cut."""
     attributes: dict[str, float] | None = None
     """Per-attribute rewards of a multi-objective head, by attribute name."""
+    steps: tuple[float, ...] | None = None
+    """One score per step of a step request (a process reward model); ``value`` is then the
+    last step's score. None for a scalar score."""
 
     def to_json(self) -> str:
         """Cache encoding; non-finite floats become strings so the JSON stays strict."""
-        return json.dumps(
-            {
-                "v": _encode_float(self.value),
-                "n": self.n_tokens,
-                "t": self.truncated,
-                "a": None
-                if self.attributes is None
-                else {k: _encode_float(v) for k, v in self.attributes.items()},
-            },
-            ensure_ascii=False,
-        )
+        d: dict[str, Any] = {
+            "v": _encode_float(self.value),
+            "n": self.n_tokens,
+            "t": self.truncated,
+            "a": None
+            if self.attributes is None
+            else {k: _encode_float(v) for k, v in self.attributes.items()},
+        }
+        if self.steps is not None:  # scalar entries stay byte-identical to earlier caches
+            d["s"] = [_encode_float(v) for v in self.steps]
+        return json.dumps(d, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> Score:
@@ -122,6 +136,7 @@ class Score:
                 attributes=None
                 if attrs is None
                 else {str(k): _decode_float(v) for k, v in attrs.items()},
+                steps=None if d.get("s") is None else tuple(_decode_float(v) for v in d["s"]),
             )
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise ValueError(f"{type(exc).__name__}: {exc}") from None

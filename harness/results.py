@@ -264,15 +264,23 @@ def _write_samples(samples_path: Path, samples: Sequence[ExampleResult]) -> dict
     """Write the samples file atomically; return its ``samples`` record."""
     atomic_write(
         samples_path,
-        (
-            json.dumps(_strict(s.to_dict()), ensure_ascii=False, allow_nan=False) + "\n"
-            for s in samples
-        ),
+        (_sample_line(s) for s in samples),
     )
     try:
         return samples_record(samples_path)
     except OSError as exc:
         raise write_failed(samples_path, exc) from exc
+
+
+def _sample_line(sample: ExampleResult) -> str:
+    """One samples-file line, strict JSON; the tree is walked for non-finite floats only when
+    the plain encoding meets one (a task's ``extra`` may hold NaN), as walking every line
+    costs more than encoding it."""
+    d = sample.to_dict()
+    try:
+        return json.dumps(d, ensure_ascii=False, allow_nan=False) + "\n"
+    except ValueError:
+        return json.dumps(_strict(d), ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def write(result: Result, samples: Sequence[ExampleResult], folder: Path) -> Result:

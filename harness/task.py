@@ -11,6 +11,7 @@ from rmeval.harness.data import DatasetInfo, load_rows
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.metrics import aggregate_credits
 from rmeval.harness.records import Aggregate, Example, ExampleResult, Score, ScoreRequest
+from rmeval.harness.steps import check_step_capability
 
 if TYPE_CHECKING:
     from rmeval.harness.adapters.base import RewardModel
@@ -49,6 +50,9 @@ class Task(ABC):
     needs_scores: ClassVar[bool] = True
     """False for tasks that use another model capability only (e.g. hidden states)."""
     allow_empty_responses: ClassVar[bool] = False
+    uses_step_scores: bool = False
+    """True for tasks whose requests carry steps and that read ``Score.steps`` (a process
+    reward model's scores); the runner refuses a model of the other kind before scoring."""
     judge_protocol: ClassVar[str | None] = None
     """How a model without scalar scores (a generating judge) runs this task: ``pointwise``,
     ``pairwise`` or ``choice`` (``rmeval.tasks.judged``); None: scalar scores only."""
@@ -81,6 +85,7 @@ class Task(ABC):
             if v is not None
         } | options
         self._examples: list[Example] | None = None
+        self._requests: list[list[ScoreRequest]] | None = None
         self.dataset: DatasetInfo | None = None
 
     # -- data -------------------------------------------------------------------------
@@ -113,6 +118,7 @@ class Task(ABC):
                 f"(master-keys, pairwise, core-pairwise, core-bon, best-of-n, rewardbench, "
                 f"rewardbench2)."
             )
+        check_step_capability(model, self)
 
     def requests(self, example: Example) -> list[ScoreRequest]:
         """Texts to score for one example, one per candidate in data order."""
@@ -121,15 +127,23 @@ class Task(ABC):
             for c in example.candidates
         ]
 
+    def example_requests(self) -> list[list[ScoreRequest]]:
+        """``requests(example)`` of every example, built once and kept: each request hashes its
+        key once, and the scoring loop, ``run`` and the result files share that key."""
+        if getattr(self, "_requests", None) is None:
+            self._requests = [self.requests(ex) for ex in self.examples()]
+        return self._requests
+
     def all_requests(self) -> list[ScoreRequest]:
         """Every request of every example (duplicates included)."""
-        return [r for ex in self.examples() for r in self.requests(ex)] if self.needs_scores else []
+        if not self.needs_scores:
+            return []
+        return [r for reqs in self.example_requests() for r in reqs]
 
     def run(self, ctx: RunContext) -> list[ExampleResult]:
         """Evaluate every example from its scores (tasks with other needs override this)."""
         results = []
-        for ex in self.examples():
-            reqs = self.requests(ex)
+        for ex, reqs in zip(self.examples(), self.example_requests(), strict=True):
             scores = [ctx.scores[r.key] for r in reqs]
             res = self.evaluate(ex, scores)
             res.text_hashes = [r.key for r in reqs]

@@ -12,8 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from rmeval.harness.adapters.base import parse_bool
+from rmeval.harness.data import DatasetInfo, load_rows
+from rmeval.harness.errors import RmevalError
 from rmeval.harness.metrics import best_of_n_credit, pairwise_credit
-from rmeval.harness.records import Example, ExampleResult, Score
+from rmeval.harness.records import Aggregate, Example, ExampleResult, Score, ScoreRequest
 from rmeval.harness.task import Task
 from rmeval.tasks.judged import JudgedTask
 from rmeval.tasks.validation import collect_rows, prompt_problem, split_prompt, text_problem
@@ -93,6 +96,30 @@ class PreferenceTask(Task):
         "n_chosen": 1,
     }
 
+    def __init__(self, streaming: bool | str = False, **kwargs: Any) -> None:
+        stream = parse_bool(streaming, "--task-args streaming")
+        if stream and type(self).load_rows is not PreferenceTask.load_rows:
+            raise RmevalError(
+                f"--task-args streaming=true: task '{self.name}' loads its own data; streaming "
+                f"applies to the pairwise and best-of-n tasks."
+            )
+        super().__init__(
+            **kwargs, **({"streaming": True} if stream else {})
+        )  # params: only when on
+        self.streaming = stream
+
+    def load_rows(self) -> tuple[list[dict[str, Any]], DatasetInfo]:
+        """The rows; a hub dataset is streamed with ``streaming=true`` (see ``load_rows``)."""
+        if self.data is None:
+            return super().load_rows()
+        return load_rows(
+            self.data,
+            revision=self.revision,
+            split=self.split,
+            limit=self.limit,
+            streaming=self.streaming,
+        )
+
     def build_examples(self, rows: list[dict[str, Any]]) -> list[Example]:
         source = self.data or self.name
         return preference_examples(
@@ -114,8 +141,6 @@ class PairwiseTask(JudgedTask, PreferenceTask):
 
     def __init__(self, ties: str = "strict", **kwargs: Any) -> None:
         if ties not in {"strict", "half"}:
-            from rmeval.harness.errors import RmevalError
-
             raise RmevalError(f"--task-args ties={ties}: use 'strict' or 'half'.")
         super().__init__(ties=ties, **kwargs)
         self.ties = ties
@@ -137,7 +162,10 @@ class PairwiseTask(JudgedTask, PreferenceTask):
 
 
 class BestOfNTask(JudgedTask, PreferenceTask):
-    """Credit 1/k when the chosen response ties k-ways for the top score, else 0."""
+    """Credit 1/k when the chosen response ties k-ways for the top score, else 0.
+
+    ``aggregate=min|last|mean|product|sum`` (one or more) scores each candidate step by step
+    with a process reward model (see :mod:`rmeval.tasks.process.best_of_n`)."""
 
     judge_protocol = "choice"
 
@@ -146,10 +174,36 @@ class BestOfNTask(JudgedTask, PreferenceTask):
     default_split = "train"
     min_rejected = 2
 
+    def __init__(self, aggregate: str | None = None, **kwargs: Any) -> None:
+        from rmeval.harness.steps import parse_aggregations
+
+        super().__init__(**({"aggregate": aggregate} if aggregate is not None else {}), **kwargs)
+        self.aggregations = () if aggregate is None else parse_aggregations(aggregate)
+        self.uses_step_scores = bool(self.aggregations)
+
+    def requests(self, example: Example) -> list[ScoreRequest]:
+        if not self.aggregations:
+            return super().requests(example)
+        from rmeval.tasks.process.best_of_n import step_requests
+
+        return step_requests(example)
+
     def evaluate(self, example: Example, scores: Sequence[Score]) -> ExampleResult:
+        if self.aggregations:
+            from rmeval.tasks.process.best_of_n import evaluate
+
+            return evaluate(example, scores, self.aggregations)
         values = [s.value for s in scores]
         credit, tie, invalid = best_of_n_credit(values)
         return ExampleResult(example.id, example.subset, values, credit, tie=tie, invalid=invalid)
+
+    def aggregate(self, results: Sequence[ExampleResult], seed: int = 0) -> Aggregate:
+        agg = super().aggregate(results, seed)
+        if not self.aggregations:
+            return agg
+        from rmeval.tasks.process.best_of_n import add_metrics
+
+        return add_metrics(agg, results, self.aggregations, seed)
 
 
 def pairwise(**kwargs: Any) -> PairwiseTask:

@@ -82,6 +82,11 @@ class RewardModel(ABC):
     touches the tokenizer): the scorer then tokenises the next chunk while one is scored."""
     score_kind: ClassVar[str] = "reward"
     """``reward`` (an unbounded scalar) or ``probability`` (a judge's P(YES) in [0, 1])."""
+    scores_responses: ClassVar[bool] = True
+    """Whether the adapter gives one score per response (the scalar tasks need this)."""
+    scores_steps: ClassVar[bool] = False
+    """Whether it answers a step request (``ScoreRequest.steps``) with one score per step in
+    ``Score.steps`` (see :mod:`rmeval.harness.steps`)."""
 
     scalar_scores: ClassVar[bool] = True
     """False for a model that gives verdicts only (a generating judge): the runner then scores

@@ -1,4 +1,8 @@
-"""Reference baselines: response length and a seeded random reward."""
+"""Reference baselines: response length and a seeded random reward.
+
+Both also score step requests (``ScoreRequest.steps``): one score per step, the step's length
+or a random number from (seed, request, step index); the score's ``value`` is the last step's.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +21,17 @@ def _parse_seed(value: Any, flag: str) -> int:
     raise RmevalError(f"{flag}={value}: use an integer.")
 
 
+def _step_score(values: list[float]) -> Score:
+    return Score(values[-1], n_tokens=0, steps=tuple(values))
+
+
 class LengthBaseline(RewardModel):
-    """Reward = length of the response (``unit=chars`` or ``words``): the verbosity bias floor."""
+    """Reward = length of the response (``unit=chars`` or ``words``): the verbosity bias floor.
+    For a step request, one length per step."""
 
     type_name = "length"
     default_batch_tokens = 1 << 20
+    scores_steps = True
 
     arguments = {
         "unit": Arg("chars or words", default="chars", parse=parse_choice("chars", "words"))
@@ -35,18 +45,27 @@ class LengthBaseline(RewardModel):
         return {"unit": self.unit}
 
     def encode(self, requests: Sequence[ScoreRequest]) -> list[Encoded]:
-        return [Encoded(1, r.response) for r in requests]
+        # a scalar request's payload is its response text, a step request's the tuple of steps
+        return [Encoded(1, r.steps or r.response) for r in requests]
 
     def forward(self, batch: Sequence[Encoded]) -> list[Score]:
         measure = len if self.unit == "chars" else (lambda t: len(t.split()))
-        return [Score(float(measure(e.payload)), n_tokens=0) for e in batch]
+        out = []
+        for e in batch:
+            if isinstance(e.payload, tuple):
+                out.append(_step_score([float(measure(s)) for s in e.payload]))
+            else:
+                out.append(Score(float(measure(e.payload)), n_tokens=0))
+        return out
 
 
 class RandomBaseline(RewardModel):
-    """Reward uniform in [0, 1) from a hash of (seed, text): deterministic in any order or batch."""
+    """Reward uniform in [0, 1) from a hash of (seed, text): deterministic in any order or batch.
+    For a step request, one such number per step (hash of seed, text and step index)."""
 
     type_name = "random"
     default_batch_tokens = 1 << 20
+    scores_steps = True
 
     arguments = {
         "seed": Arg(
@@ -62,11 +81,19 @@ class RandomBaseline(RewardModel):
         return {"seed": self.seed}
 
     def encode(self, requests: Sequence[ScoreRequest]) -> list[Encoded]:
-        return [Encoded(1, r.key) for r in requests]
+        # a scalar request's payload is its key, a step request's (key, number of steps)
+        return [Encoded(1, (r.key, len(r.steps)) if r.steps else r.key) for r in requests]
+
+    def _uniform(self, text: str) -> float:
+        digest = hashlib.sha256(f"{self.seed}:{text}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
 
     def forward(self, batch: Sequence[Encoded]) -> list[Score]:
         out = []
         for e in batch:
-            digest = hashlib.sha256(f"{self.seed}:{e.payload}".encode()).digest()
-            out.append(Score(int.from_bytes(digest[:8], "big") / 2**64))
+            if isinstance(e.payload, tuple):
+                key, n_steps = e.payload
+                out.append(_step_score([self._uniform(f"{key}:{i}") for i in range(n_steps)]))
+            else:
+                out.append(Score(self._uniform(e.payload)))
         return out

@@ -66,15 +66,9 @@ class DPOImplicitReward(LMEvalRewardModel):
         for r in requests:
             context = self.main.text_context(r)
             policy = self.main.split(context, r.response)
-            ref = self.ref.split(context, r.response) if self.ref is not None else None
-            if ref is not None and (ref.context_ids, ref.continuation_ids) != (
-                policy.context_ids,
-                policy.continuation_ids,
-            ):
-                raise RmevalError(
-                    f"dpo: policy {self.model_id} and reference {self.ref.model_id} tokenise the "
-                    f"prompt {r.prompt[:40]!r} differently; DPO rewards need the same tokenizer."
-                )
+            ref = None
+            if self.ref is not None:
+                ref = reference_split(self.main, self.ref, context, r, policy, "DPO rewards")
             truncated = policy.truncated or (ref is not None and ref.truncated)
             out.append(Encoded(policy.n_tokens, (policy, ref), truncated))
         return out
@@ -101,6 +95,25 @@ class DPOImplicitReward(LMEvalRewardModel):
             Score(float(v), n_tokens=e.n_tokens, truncated=e.truncated)
             for v, e in zip(values, batch, strict=True)
         ]
+
+
+def reference_split(
+    policy_model: LMEvalModel,
+    ref_model: LMEvalModel,
+    context: str,
+    request: ScoreRequest,
+    policy: Split,
+    what: str,
+) -> Split:
+    """The reference's split of the pair the policy split as ``policy``; refused when the two
+    tokenisers disagree (a log-ratio needs the same tokens on both sides)."""
+    ref = ref_model.split(context, request.response)
+    if (ref.context_ids, ref.continuation_ids) != (policy.context_ids, policy.continuation_ids):
+        raise RmevalError(
+            f"policy {policy_model.model_id} and reference {ref_model.model_id} tokenise the "
+            f"prompt {request.prompt[:40]!r} differently; {what} need the same tokenizer."
+        )
+    return ref
 
 
 def _mean(total: float, n: int) -> float:

@@ -104,14 +104,16 @@ class Checkpoint:
         except Exception as exc:
             raise hub.hub_error(self.model_id, exc) from exc
 
-    def load_classifier(self, dtype: str, device: str) -> Any:
-        """The sequence-classifier weights in ``dtype`` on ``device`` (unless a ``device_map``
-        placed them), in eval mode; a head that would be random is refused."""
+    def load_classifier(self, dtype: str, device: str, auto_class: Any = None) -> Any:
+        """The sequence-classifier weights (or those of another ``Auto*`` class, e.g. a token
+        classifier for process reward models) in ``dtype`` on ``device`` (unless a
+        ``device_map`` placed them), in eval mode; a head that would be random is refused."""
         import torch
         from transformers import AutoModelForSequenceClassification
 
+        auto_class = auto_class or AutoModelForSequenceClassification
         try:
-            model, info = AutoModelForSequenceClassification.from_pretrained(
+            model, info = auto_class.from_pretrained(
                 self.model_id,
                 dtype=getattr(torch, dtype),
                 output_loading_info=True,

@@ -96,6 +96,10 @@ def format_table(rec: dict[str, Any]) -> str:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the benchmark, print the table, write ``<output-dir>/<preset>.json``."""
+    if args.preset == "scale":  # the harness's own cost at scale: harness.bench.scale
+        from rmeval.harness.bench.scale import cmd_scale
+
+        return cmd_scale(args)
     import torch
     from rmeval.harness.adapters.hub import resolve_device
     from rmeval.harness.results import atomic_write, dumps
@@ -137,7 +141,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def add_parser(sub: Any) -> None:
     """Register ``rmeval bench``."""
     p = sub.add_parser("bench", help="throughput benchmark against baseline scoring loops")
-    p.add_argument("--preset", default="cpu-tiny", help=f"model shape: {', '.join(PRESETS)}")
+    p.add_argument(
+        "--preset", default="cpu-tiny", help=f"model shape: {', '.join(PRESETS)}; or scale"
+    )
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 or auto")
     p.add_argument("--n-prompts", type=int, help="prompts in the workload (4 texts each)")
     p.add_argument("--max-tokens", type=int, help="cap on text length in tokens")
@@ -153,6 +159,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--batch-tokens", default="auto", help="rmeval token budget, or auto")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--sizes", default="10000,100000,1000000", help="scale: pairs per run, comma-separated"
+    )
+    p.add_argument(
+        "--model-pairs", type=int, default=100_000, help="scale: pairs for the tiny Llama (0: skip)"
+    )
     p.add_argument("--output-dir", default="results/bench")
     p.set_defaults(func=cmd_bench)
 
