@@ -536,7 +536,8 @@ def test_board_from_real_runs_lists_only_what_each_task_calls_wrong(real_results
     build_site(real_results, tmp_path / "site")
     pages = {p.stem: p for p in (tmp_path / "site" / "models").iterdir()}
     probe_slug = next(s for s in pages if s.startswith("hf_"))
-    assert sorted(pages) == sorted(["length", "random", probe_slug])
+    prm_slug = next(s for s in pages if s.startswith("prm-token_"))
+    assert sorted(pages) == sorted(["length", "random", probe_slug, prm_slug])
     right_starc_items = 0
     for slug in ("length", "random"):
         got = panels(pages[slug])
