@@ -86,6 +86,8 @@ def build_parser(extra: Sequence[Subcommand] = ()) -> argparse.ArgumentParser:
         sub.add_parser("score", help="recompute metrics from cached scores (no model load)"),
         scoring=False,
     )
+    show = sub.add_parser("show", help="print the exact texts and token ids a model receives")
+    _add_run_flags(show, scoring=False)  # --limit defaults to 3 here
     ls = sub.add_parser("ls", help="list tasks and model types (or one model's --model-args)")
     ls.add_argument("model_type", nargs="?", help="a model type: list its --model-args")
     _add_include_flag(ls)
@@ -173,10 +175,14 @@ def _task_args(items: Sequence[str]) -> dict[str, Any]:
 
 def cmd_run(args: argparse.Namespace, *, cache_only: bool = False) -> int:
     """Run (or ``score``); exit 1 when every score of every task is invalid, else 0."""
+    from rmeval.harness.run_report import count_lines, truncation_warnings
     from rmeval.harness.runner import run
 
     results = run(run_options(args, cache_only=cache_only))
     _print_summary(results)
+    print("\n".join(count_lines(results)))
+    for line in truncation_warnings(results):
+        print(line, file=sys.stderr)
     return _warn_invalid(results)
 
 
@@ -220,6 +226,12 @@ def _warn_invalid(results: Sequence[Result]) -> int:
             file=sys.stderr,
         )
     return 1 if all_invalid else 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from rmeval.harness.show_command import show
+
+    return show(run_options(args, cache_only=False))
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -295,6 +307,7 @@ def main(argv: Sequence[str] | None = None, extra: Sequence[Subcommand] = ()) ->
         "score": lambda a: cmd_run(a, cache_only=True),
         "ls": cmd_ls,
         "validate": cmd_validate,
+        "show": _cmd_show,
     }
     try:
         from rmeval.harness.plugins import included

@@ -86,11 +86,26 @@ def _corpus() -> list[str]:
     return lines + _EXTRA * 40
 
 
-def build_tokenizer(chat_template: str | None = None):
-    """A byte-level BPE tokenizer (vocab ~500) trained on a fixed in-process corpus."""
+BOS = "<s>"
+BOS_CHAT_TEMPLATE = "{{ bos_token }}" + CHAT_TEMPLATE
+"""A template that writes the BOS token itself (as Llama's do)."""
+
+
+def build_tokenizer(chat_template: str | None = None, add_bos: bool = False):
+    """A byte-level BPE tokenizer (vocab ~500) trained on a fixed in-process corpus; with
+    ``add_bos`` it prepends a ``<s>`` BOS token to every text, as Llama's tokenizers do."""
     from tests.tiny_models import train_tokenizer
 
-    fast = train_tokenizer(lines=_corpus(), bos=EOS, eos=EOS, pad=PAD)
+    if add_bos:
+        from tokenizers.processors import TemplateProcessing
+
+        fast = train_tokenizer(lines=_corpus(), bos=BOS, eos=EOS, pad=PAD)
+        bos = [(BOS, fast.convert_tokens_to_ids(BOS))]
+        fast._tokenizer.post_processor = TemplateProcessing(
+            single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B", special_tokens=bos
+        )
+    else:
+        fast = train_tokenizer(lines=_corpus(), bos=EOS, eos=EOS, pad=PAD)
     if chat_template is not None:
         fast.chat_template = chat_template
     return fast
@@ -129,9 +144,11 @@ def build_causal_lm(arch: str, tokenizer, seed: int):
     return model.eval()
 
 
-def save_checkpoint(folder: Path, arch: str, seed: int, chat_template: str | None) -> Path:
+def save_checkpoint(
+    folder: Path, arch: str, seed: int, chat_template: str | None, add_bos: bool = False
+) -> Path:
     """Build and ``save_pretrained`` a model and its tokenizer into one folder."""
-    tok = build_tokenizer(chat_template)
+    tok = build_tokenizer(chat_template, add_bos)
     model = build_causal_lm(arch, tok, seed)
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
@@ -148,6 +165,21 @@ def lm_dirs(tmp_path_factory) -> dict[str, Path]:
         "gpt2_ref": save_checkpoint(root / "gpt2_ref", "gpt2", 1, None),
         "llama": save_checkpoint(root / "llama", "llama", 2, CHAT_TEMPLATE),
         "llama_ref": save_checkpoint(root / "llama_ref", "llama", 3, CHAT_TEMPLATE),
+    }
+
+
+@pytest.fixture(scope="session")
+def boundary_dirs(lm_dirs, tmp_path_factory) -> dict[str, Path]:
+    """GPT-2 (no BOS added) and Llama with a tokenizer that adds BOS, each without and with a
+    chat template: ``gpt2``, ``gpt2_chat``, ``llama_bos``, ``llama_bos_chat``."""
+    root = tmp_path_factory.mktemp("boundary_lms")
+    return {
+        "gpt2": lm_dirs["gpt2"],
+        "gpt2_chat": save_checkpoint(root / "gpt2_chat", "gpt2", 4, CHAT_TEMPLATE),
+        "llama_bos": save_checkpoint(root / "llama_bos", "llama", 5, None, add_bos=True),
+        "llama_bos_chat": save_checkpoint(
+            root / "llama_bos_chat", "llama", 6, BOS_CHAT_TEMPLATE, add_bos=True
+        ),
     }
 
 
@@ -175,6 +207,24 @@ class DirectLM:
     def logprob(self, context: str, continuation: str) -> float:
         """Sum of :meth:`token_logprobs`."""
         return sum(self.token_logprobs(context, continuation))
+
+    def response_logprobs(self, context: str, continuation: str) -> list[float]:
+        """Per-token log-probabilities of exactly the continuation's tokens: ``context +
+        continuation`` tokenised whole (special tokens added unless a chat template rendered
+        the context), the first ``len(tokenise(context))`` tokens being the context."""
+        import torch
+
+        special = not self.tok.chat_template
+        ctx = self.tok(context, add_special_tokens=special)["input_ids"]
+        ids = self.tok(context + continuation, add_special_tokens=special)["input_ids"]
+        assert ids[: len(ctx)] == ctx, "the test texts keep a clean token boundary"
+        with torch.no_grad():
+            logp = torch.log_softmax(self.model(torch.tensor([ids])).logits[0].float(), dim=-1)
+        return [float(logp[i - 1, ids[i]]) for i in range(len(ctx), len(ids))]
+
+    def response_logprob(self, context: str, continuation: str) -> float:
+        """Sum of :meth:`response_logprobs`."""
+        return sum(self.response_logprobs(context, continuation))
 
     def chat_context(self, prompt: str) -> str:
         """The prompt as a user turn plus the generation prompt (raw prompt without a template)."""

@@ -93,10 +93,11 @@ def test_hf_reward_model_reads_the_whole_conversation(chat_rm, tiny_llama_rm):
     single = ScoreRequest(MULTI.prompt, MULTI.response)
     with_context, without = (s.value for s in model.forward(model.encode([MULTI, single])))
     assert with_context != without  # the earlier turns reach the model
-    plain = HFRewardModel(str(tiny_llama_rm), device="cpu")  # no chat template: flattened
-    assert plain.text_of(MULTI) == (
-        "User: hi\n\nAssistant: hello\n\nUser: what is two plus two\n\nAssistant: the answer is four"
-    )
+    plain = HFRewardModel(str(tiny_llama_rm), device="cpu", format="plain")  # flattened
+    flat = "User: hi\n\nAssistant: hello\n\nUser: what is two plus two"
+    assert plain.text_of(MULTI) == flat + "\n\nAssistant: the answer is four"
+    concat = HFRewardModel(str(tiny_llama_rm), device="cpu")  # no chat template: the default
+    assert concat.text_of(MULTI) == flat + "the answer is four</s>"
 
 
 @pytest.mark.parametrize(
@@ -111,6 +112,6 @@ def test_dpo_reward_conditions_on_the_whole_conversation(arch, context, lm_dirs,
     model = DPOImplicitReward(str(lm_dirs[arch]), ref=str(lm_dirs[f"{arch}_ref"]), device="cpu")
     (got,) = model.forward(model.encode([MULTI]))
     policy, ref = direct_lms[arch], direct_lms[f"{arch}_ref"]
-    stripped = context.rstrip()  # lm-eval moves the context's trailing whitespace over
-    pair = (stripped, context[len(stripped) :] + MULTI.response)
-    assert got.value == pytest.approx(policy.logprob(*pair) - ref.logprob(*pair), abs=1e-4)
+    pair = (context, MULTI.response)  # exactly the response's tokens are scored
+    want = policy.response_logprob(*pair) - ref.response_logprob(*pair)
+    assert got.value == pytest.approx(want, abs=1e-4)

@@ -36,7 +36,10 @@ def test_checkpoint_alone_loads_what_hf_loads(tiny_llama_rm):
     tok, config = ckpt.load_tokenizer(), ckpt.load_config()
     model = ckpt.load_classifier("float32", "cpu")
     assert not model.training and pretrained.is_decoder(config, lambda: tok)
-    ids = [hf_text.truncate(x, 256, "left") for x in hf_text.token_ids(tok, "plain", REQUESTS)]
+    ids = [
+        hf_text.truncate(x, 256, "left")
+        for x in hf_text.token_ids(tok, hf_text.TextFormat("concat"), REQUESTS)
+    ]
     inputs = hf_batches.Padding.of(tok, True, "right").collate(ids, "cpu")
     with torch.inference_mode():
         got = hf_head.logits(model, inputs, decoder=True)[:, 0].tolist()
@@ -71,16 +74,27 @@ def test_is_decoder_reads_the_tokenizer_only_for_unknown_model_types():
 
 
 def test_text_format_max_length_and_truncation():
-    chat = SimpleNamespace(chat_template="{{ x }}", sep_token=None)
-    pair = SimpleNamespace(chat_template=None, sep_token="[SEP]")
-    assert hf_text.text_format(chat, decoder=False) == "chat_template"
-    assert hf_text.text_format(pair, decoder=False) == "pair"
-    assert hf_text.text_format(pair, decoder=True) == "plain"
-    assert hf_text.format_identity("plain") == hf_text.PLAIN_FORMAT
-    assert hf_text.text_of(None, "plain", REQUESTS[0]) == "User: what is two plus two\n\n" + (
+    chat = SimpleNamespace(chat_template="{{ x }}", sep_token=None, eos_token="</s>")
+    pair = SimpleNamespace(chat_template=None, sep_token="[SEP]", eos_token="</s>")
+    choose = hf_text.choose_format
+    assert choose(None, chat, False, "m") == hf_text.TextFormat("chat", "{{ x }}", chosen=False)
+    assert choose(None, pair, False, "m").name == "pair"
+    assert choose(None, pair, True, "m").name == "concat"
+    assert choose("plain", chat, True, "m").identity == hf_text.PLAIN_FORMAT
+    with pytest.raises(RmevalError, match="format=chat: the tokenizer of m has no chat template"):
+        choose("chat", pair, True, "m")
+    with pytest.raises(RmevalError, match="format=concat: the tokenizer of m has no EOS token"):
+        choose(
+            "concat", SimpleNamespace(chat_template=None, sep_token=None, eos_token=None), 1, "m"
+        )
+    plain = hf_text.TextFormat("plain")
+    assert hf_text.text_of(None, plain, REQUESTS[0]) == "User: what is two plus two\n\n" + (
         "Assistant: four"
     )
-    assert hf_text.text_of(None, "plain", REQUESTS[2]).startswith("User: hi\n\nAssistant: one")
+    assert hf_text.text_of(None, plain, REQUESTS[2]).startswith("User: hi\n\nAssistant: one")
+    eos = SimpleNamespace(eos_token="</s>")
+    concat = hf_text.TextFormat("concat")
+    assert hf_text.text_of(eos, concat, REQUESTS[0]) == "what is two plus twofour</s>"
     tok = SimpleNamespace(model_max_length=int(1e30))  # "no limit", as transformers says it
     assert hf_text.max_length(None, SimpleNamespace(max_position_embeddings=256), tok) == 256
     assert hf_text.max_length(None, SimpleNamespace(), tok) == 4096
@@ -175,3 +189,24 @@ def test_hf_modules_stay_small(name):
     """One concept per module, under the design's ~400 lines (hf.py was 544 before the split)."""
     path = Path(__file__).parent.parent / "harness" / "adapters" / f"{name}.py"
     assert len(path.read_text().splitlines()) < 300
+
+
+def test_format_file_is_a_jinja_template_fingerprinted_by_content(tiny_llama_rm, tmp_path):
+    template = tmp_path / "rm.jinja"
+    template.write_text("Q: {{ prompt }}\nA: {{ response }}{{ eos_token }}", encoding="utf-8")
+    model = HFRewardModel(str(tiny_llama_rm), device="cpu", format=str(template))
+    assert model.text_format.name == "template"
+    assert model.text_of(REQUESTS[0]) == "Q: what is two plus two\nA: four</s>"
+    ids = model.encode(REQUESTS[:1])[0].payload["input_ids"]
+    assert ids == model.tokenizer("Q: what is two plus two\nA: four</s>")["input_ids"]
+    first = model.fingerprint()
+    assert model.describe()["text_template_sha256"] == model.text_format.template_sha256
+    template.write_text("Q: {{ prompt }} A: {{ response }}", encoding="utf-8")
+    assert HFRewardModel(str(tiny_llama_rm), device="cpu", format=str(template)).fingerprint() != (
+        first
+    )
+    for fmt in ("plain", "concat"):
+        other = HFRewardModel(str(tiny_llama_rm), device="cpu", format=fmt)
+        assert other.fingerprint() != first
+    with pytest.raises(RmevalError, match="format=nope: use chat, pair, concat, plain"):
+        HFRewardModel(str(tiny_llama_rm), device="cpu", format="nope")

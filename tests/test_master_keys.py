@@ -398,8 +398,8 @@ def test_keys_round_trip_through_tokenizers(tiny_gpt2_rm, tiny_gpt2_lm):
         assert tok.decode(tok.encode(key, add_special_tokens=False)) == key
         request = ScoreRequest("What is 2 + 3?", key, "5")
         ids = rm.encode([request])[0].payload["input_ids"]
-        text = tok.decode(ids, skip_special_tokens=True)
-        assert text == rm.text_of(request) and text.endswith(key)
+        text = tok.decode(ids, skip_special_tokens=True)  # the default format ends in EOS
+        assert text + tok.eos_token == rm.text_of(request) and text.endswith(key)
     judge = GenerativeJudge(str(tiny_gpt2_lm), device="cpu", multi_token="sum")
     for key in keys:
         yes, _ = judge.encode([ScoreRequest("What is 2 + 3?", key, "5")])[0].payload

@@ -193,7 +193,7 @@ def test_chat_template_file_is_applied_and_fingerprinted_by_content(tiny_llama_r
     )
     default = HFRewardModel(str(tiny_llama_rm), device="cpu")
     model = HFRewardModel(str(tiny_llama_rm), device="cpu", chat_template=str(template))
-    assert model.text_format == "chat_template"
+    assert model.text_format.name == "chat"
     assert model.text_of(REQUESTS[0]).startswith("<<user>> what is two plus two")
     first = model.fingerprint()
     assert first != default.fingerprint()

@@ -126,7 +126,7 @@ def test_prefix_outcome_rm_scores_each_truncated_solution(tiny_llama_rm, tmp_pat
     for steps, score, shared in zip(STEPS, got, packed):
         want = []
         for k in range(1, len(steps) + 1):
-            text = f"User: {PROMPT}\n\nAssistant: " + STEP_JOIN.join(steps[:k])
+            text = PROMPT + STEP_JOIN.join(steps[:k]) + tok.eos_token  # hf's default: concat
             with torch.no_grad():
                 want.append(net(**tok(text, return_tensors="pt")).logits[0, 0].item())
         assert score.steps == pytest.approx(want, abs=1e-5)
@@ -149,9 +149,10 @@ def test_implicit_prm_is_beta_times_the_step_log_ratio(tiny_llama_lm, tiny_llama
     ref = AutoModelForCausalLM.from_pretrained(tiny_llama_lm_ref).eval()
 
     def split(cont: str) -> tuple[list[int], int]:
-        # lm-eval: the context's trailing newline moves to the continuation
-        ctx = tok(PROMPT, add_special_tokens=False)["input_ids"]
-        whole = tok(PROMPT + "\n" + cont, add_special_tokens=False)["input_ids"]
+        # exactly the response's tokens: the separator newline belongs to the prompt
+        ctx = tok(PROMPT + "\n")["input_ids"]
+        whole = tok(PROMPT + "\n" + cont)["input_ids"]
+        assert whole[: len(ctx)] == ctx
         return whole, len(whole) - len(ctx)
 
     for steps, score in zip(STEPS, got):

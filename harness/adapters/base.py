@@ -191,6 +191,8 @@ class RewardModel(ABC):
             "chat_template_sha256": fields.get("chat_template_sha256"),
             "n_parameters": self.n_parameters(),
             "args": {k: v for k, v in self.args.items()},
+        } | {  # only adapters that format text record how (other result files stay as they were)
+            k: fields[k] for k in ("text_format", "text_template_sha256") if fields.get(k)
         }
 
     def n_parameters(self) -> int | None:
@@ -232,6 +234,14 @@ class RewardModel(ABC):
         ``device`` and whether it ``packing`` batches (absent or None when not applicable or
         not yet decided). Must never load a model (``rmeval score`` loads none)."""
         return {}
+
+    def show(self, requests: Sequence[ScoreRequest]) -> list[list[str]]:
+        """Lines per request saying exactly what the model receives (strings, token ids, the
+        reward position) for ``rmeval show``; adapters without token inputs refuse."""
+        raise RmevalError(
+            f"model type '{self.type_name}' reads no token ids to show; `rmeval show` works for "
+            f"hf, dpo, likelihood and judge models."
+        )
 
     def hidden_states(
         self, requests: Sequence[ScoreRequest], layers: Sequence[int] | None = None

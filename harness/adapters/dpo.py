@@ -8,8 +8,9 @@
 
 The prompt is context only: with a chat template it is rendered as one user turn plus the
 generation prompt (the policy's template, used for policy and reference alike); without one it
-is the raw prompt followed by a newline. The response is the continuation. Which tokens count
-as response tokens follows lm-eval (see ``harness.adapters.loglik``). Sums come from one
+is the raw prompt followed by a newline. The response is the continuation: exactly its tokens
+are summed (the separator and generation prompt belong to the prompt; TRL's DPO boundary, see
+``harness.adapters.loglik_tokens``; ``lm_eval_compat=true`` for lm-eval's rule). Sums come from one
 ``lm.loglikelihood`` call per model and batch; ``norm`` needs per-token values, which
 ``LMEvalModel.token_logprobs`` computes (one forward pass per response on the ``hf`` backend).
 """

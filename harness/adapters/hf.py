@@ -3,7 +3,7 @@
 :class:`HFRewardModel` composes four parts, one concept each:
 :mod:`~rmeval.harness.adapters.pretrained` (loading and provenance: a checkpoint whose score
 head would be newly initialised, a causal LM, is refused at load, before anything is scored),
-:mod:`~rmeval.harness.adapters.hf_text` (text format: chat template, text pair or plain),
+:mod:`~rmeval.harness.adapters.hf_text` (text formats: chat, pair, concat, plain or a template file),
 :mod:`~rmeval.harness.adapters.hf_batches` (packed or padded batches, the ``auto`` token
 budget; ``share_prompts=true`` computes each prompt once for all its responses) and
 :mod:`~rmeval.harness.adapters.hf_head` (logits at the reward token, multi-label ``reduce``,
@@ -62,6 +62,7 @@ class HFRewardModel(RewardModel):
             "tokenizer folder or hub id (default: the model's)", by_content=True, parse=parse_text
         ),
         "chat_template": Arg("Jinja chat template, or a file holding one", by_content=True),
+        "format": hf_text.FORMAT_ARG,
         "attn_implementation": Arg("eager, sdpa or flash_attention_2 (from_pretrained)"),
         "quantization_config": Arg(
             "a .json file of BitsAndBytesConfig fields (bitsandbytes)", by_content=True
@@ -167,9 +168,11 @@ class HFRewardModel(RewardModel):
         return hf_text.max_length(self.requested_max_length, self.config, self.tokenizer)
 
     @cached_property
-    def text_format(self) -> str:
-        """``chat_template``, ``pair`` or ``plain`` (see :mod:`hf_text`)."""
-        return hf_text.text_format(self.tokenizer, self._is_decoder)
+    def text_format(self) -> hf_text.TextFormat:
+        """``format=``, or the default decided from the checkpoint (see :mod:`hf_text`)."""
+        return hf_text.choose_format(
+            self.argument("format"), self.tokenizer, self._is_decoder, self.spec
+        )
 
     @cached_property
     def labels(self) -> list[str]:
@@ -184,7 +187,8 @@ class HFRewardModel(RewardModel):
                 "dtype": self.dtype,
                 "max_length": self.max_length,
                 "truncation_side": self.truncation_side,
-                "text_format": hf_text.format_identity(self.text_format),
+                "text_format": self.text_format.identity,
+                "text_template_sha256": self.text_format.template_sha256,
                 "chat_template_sha256": hub.sha256_or_none(
                     template if isinstance(template, str) else None
                 ),
@@ -204,7 +208,7 @@ class HFRewardModel(RewardModel):
 
     # -- encoding -----------------------------------------------------------------------
     def text_of(self, request: ScoreRequest) -> str:
-        """The templated text of a request (chat template or plain format; not ``pair``)."""
+        """The formatted text of a request (every format but ``pair``)."""
         return hf_text.text_of(self.tokenizer, self.text_format, request)
 
     def encode(self, requests: Sequence[ScoreRequest]) -> list[Encoded]:
@@ -213,6 +217,12 @@ class HFRewardModel(RewardModel):
         if self.share_prompts and self._packing:
             packing.mark_shared_prefixes([r.prompt_text for r in requests], out)
         return out
+
+    def show(self, requests: Sequence[ScoreRequest]) -> list[list[str]]:
+        """The text, ids and reward position of each request (``rmeval show``)."""
+        from rmeval.harness.adapters.shown import classifier_view
+
+        return classifier_view(self, requests)
 
     # -- batching -----------------------------------------------------------------------
     @cached_property

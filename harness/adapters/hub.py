@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
+from rmeval.harness.adapters.checkpoint_files import loaded_files
 from rmeval.harness.errors import RmevalError
 
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
@@ -87,12 +88,9 @@ def file_sha256(path: Path) -> str:
 
 
 def folder_hashes(folder: Path) -> dict[str, str]:
-    """sha256 of every file in a checkpoint folder (weights, config, tokenizer), by name."""
-    out = {}
-    for p in sorted(folder.rglob("*")):
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts):
-            out[str(p.relative_to(folder))] = file_sha256(p)
-    return out
+    """sha256 of each file of a checkpoint folder that the model loads (config, weights,
+    tokenizer, templates; see :mod:`~rmeval.harness.adapters.checkpoint_files`), by name."""
+    return {str(p.relative_to(folder)): file_sha256(p) for p in loaded_files(folder)}
 
 
 def check_local_checkpoint(

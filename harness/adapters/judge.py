@@ -5,7 +5,8 @@ Pointwise verifier mode (``--model judge:MODEL``): the judge reads the verifier 
 
     reward = P(YES) = exp(ℓ_yes) / (exp(ℓ_yes) + exp(ℓ_no))
 
-where ℓ is lm-eval's log-likelihood of the continuation " YES" / " NO" (two-way softmax). The
+where ℓ is the log-likelihood of exactly the tokens of the continuation " YES" / " NO" (two-way
+softmax; the boundary rule of ``harness.adapters.loglik_tokens``). The
 word-boundary space is left out when the context already ends in whitespace (e.g. after a chat
 template's generation prompt). ``yes=``/``no=`` replace the answer words; ``template=FILE``
 replaces the prompt (``str.format`` fields ``{question}``, ``{response}``, ``{reference}``;
@@ -77,6 +78,7 @@ class GenerativeJudge(LMEvalRewardModel):
 
     type_name = "judge"
     score_kind = "probability"
+    shown_labels = ("yes", "no")
     own_keys = frozenset({"template", "pair_template", "yes", "no", "multi_token"})
     path_keys = frozenset({"template", "pair_template"})
     arguments = {

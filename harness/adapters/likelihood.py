@@ -4,7 +4,8 @@
 
     log P(reference | prompt, response, answer_prefix)
 
-summed over the reference's tokens (``normalize=tokens``: the mean per token instead). The
+summed over exactly the reference's tokens (see ``harness.adapters.loglik_tokens``;
+``normalize=tokens``: the mean per token instead). The
 context is the prompt as a user turn (chat template, if any, with the generation prompt; the
 raw prompt plus a newline otherwise), then the response, then ``answer_prefix`` (default
 ``"\\nAnswer:"``; ``\\n`` in ``--model-args`` means a newline); the reference follows after a
@@ -31,6 +32,7 @@ class LikelihoodReward(LMEvalRewardModel):
     """Reward = log P(reference | prompt, response) under a causal LM."""
 
     type_name = "likelihood"
+    shown_labels = ("reference",)
     own_keys = frozenset({"normalize", "answer_prefix", "missing_reference"})
     arguments = {
         "normalize": Arg(

@@ -12,10 +12,11 @@ same arguments to ``get_model("vllm")`` where vLLM is installed (untested here).
 backend's constructor names (e.g. ``add_bos_token=true``): it goes there verbatim and into the
 fingerprint; any other key is refused with a did-you-mean.
 
-Which tokens are scored is lm-eval's rule: trailing whitespace of the context moves to the front
-of the continuation, the pair is tokenised whole and split after the context's tokens; an
-empty context is replaced by the prefix (BOS) token. A chat template's trailing newline after the
-generation prompt is therefore scored as part of the continuation.
+Which tokens are scored: exactly the continuation's (response, reference or answer word), the
+boundary found by tokenising the context and context + continuation with the same tokenizer
+call; ``lm_eval_compat=true`` keeps lm-eval's whitespace convention instead (see
+:mod:`~rmeval.harness.adapters.loglik_tokens`). Scores come from lm-eval's
+``_loglikelihood_tokens`` on those ids.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from rmeval.harness.adapters.base import (
     parse_int,
     parse_text,
 )
+from rmeval.harness.adapters.loglik_tokens import Split, exact_ids, lm_eval_ids, token_requests
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.records import ScoreRequest
 
@@ -50,35 +52,10 @@ COMMON_KEYS = frozenset(
         "trust_remote_code",
         "allow_unsafe_weights",
         "chat_template",
+        "lm_eval_compat",
     }
 )
 """``--model-args`` every lm-eval adapter understands; the rest goes to the lm-eval model."""
-
-
-@dataclass(frozen=True, slots=True)
-class Split:
-    """A (context, continuation) pair and the tokens lm-eval's ``loglikelihood`` scores."""
-
-    context: str
-    continuation: str
-    context_ids: tuple[int, ...]
-    continuation_ids: tuple[int, ...]
-    max_length: int
-
-    @property
-    def n_tokens(self) -> int:
-        """Tokens the model reads (before truncation)."""
-        return len(self.context_ids) + len(self.continuation_ids)
-
-    @property
-    def truncated(self) -> bool:
-        """lm-eval keeps the last ``max_length + 1`` tokens; longer pairs lose context."""
-        return self.n_tokens > self.max_length + 1
-
-    @property
-    def scorable(self) -> bool:
-        """A non-empty continuation that fits the window (lm-eval asserts both)."""
-        return 0 < len(self.continuation_ids) <= self.max_length
 
 
 @dataclass(frozen=True)
@@ -94,6 +71,8 @@ class LMSettings:
     trust_remote_code: bool = False
     allow_unsafe_weights: bool = False
     chat_template: str = "auto"
+    lm_eval_compat: bool = False
+    """Score lm-eval's continuation tokens (trailing context whitespace moved into them)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Other ``--model-args``, passed verbatim to the lm-eval model constructor."""
 
@@ -126,6 +105,7 @@ class LMSettings:
                 **self.extra,
             },
             "chat_template": self.chat_template,
+            "token_rule": "lm-eval" if self.lm_eval_compat else "exact",
         }
 
 
@@ -216,38 +196,28 @@ class LMEvalModel:
         return turn if turn is not None else request.prompt_text + "\n"
 
     def split(self, context: str, continuation: str) -> Split:
-        """Tokenise a pair exactly as lm-eval's ``TemplateLM.loglikelihood`` does."""
+        """The tokens of a pair: exactly the continuation's (context rendered by the chat
+        template, if any, gets no added special tokens), or lm-eval's with ``lm_eval_compat``."""
         lm = self.lm
-        if context == "":
-            cont = lm.tok_encode(continuation, add_special_tokens=False)
-            if cont and cont[0] == lm.prefix_token_id:
-                ctx, cont = cont[:1], cont[1:]
-            else:
-                ctx = [lm.prefix_token_id]
+        if self.settings.lm_eval_compat:
+            ctx, cont = lm_eval_ids(lm, context, continuation)
         else:
-            ctx, cont = lm._encode_pair(context, continuation)
+            bos = parse_bool(self.settings.extra.get("add_bos_token", True), "add_bos_token")
+            special = bos and not self.has_chat_template()
+            ctx, cont = exact_ids(lm.tokenizer, context, continuation, special, lm.prefix_token_id)
         return Split(context, continuation, tuple(ctx), tuple(cont), self.max_length)
 
     def loglikelihood(self, splits: Sequence[Split]) -> list[float]:
-        """Σ log P(continuation | context) per pair, all in one ``lm.loglikelihood`` call.
+        """Σ log P(continuation | context) per pair over exactly the split's token ids, all in
+        one ``lm._loglikelihood_tokens`` call.
 
         An empty continuation scores 0.0 (an empty sum); one longer than the window is NaN.
         """
-        from lm_eval.api.instance import Instance
-
         out = [0.0 if not s.continuation_ids else math.nan for s in splits]
         todo = [i for i, s in enumerate(splits) if s.scorable]
-        requests = [
-            Instance(
-                request_type="loglikelihood",
-                doc={},
-                arguments=(splits[i].context, splits[i].continuation),
-                idx=n,
-            )
-            for n, i in enumerate(todo)
-        ]
-        if requests:
-            results = self.lm.loglikelihood(requests, disable_tqdm=True)
+        if todo:
+            requests = token_requests([splits[i] for i in todo])
+            results = self.lm._loglikelihood_tokens(requests, disable_tqdm=True)
             for i, (logprob, _greedy) in zip(todo, results, strict=True):
                 out[i] = float(logprob)
         return out
@@ -355,6 +325,8 @@ class LMEvalRewardModel(RewardModel):
     """``--model-args`` the subclass consumes (kept out of the lm-eval constructor)."""
     path_keys: ClassVar[frozenset[str]] = frozenset()
     """Own keys that name files or models: fingerprinted by content, not by path."""
+    shown_labels: ClassVar[tuple[str, ...]] = ("response",)
+    """Names of the pairs in an encoded request, for ``rmeval show``."""
     default_batch_tokens = 4096
     arguments = {
         "backend": Arg("lm-eval model name: hf or vllm", default="hf"),
@@ -365,6 +337,11 @@ class LMEvalRewardModel(RewardModel):
             "prompts as a chat turn: auto (if the tokenizer has a template), true or false",
             default="auto",
             parse=parse_auto_bool,
+        ),
+        "lm_eval_compat": Arg(
+            "score lm-eval's continuation tokens (context's trailing whitespace included)",
+            default=False,
+            parse=parse_bool,
         ),
         "attn_implementation": Arg("eager, sdpa or flash_attention_2 (from_pretrained)"),
         "device": Arg("cpu, cuda, cuda:1, mps or auto", output=False),
@@ -406,6 +383,13 @@ class LMEvalRewardModel(RewardModel):
             "max_length": self.settings.max_length,
             "revision": self.settings.revision,
         }
+
+    def show(self, requests: Sequence[ScoreRequest]) -> list[list[str]]:
+        """Each request's context and scored tokens (``rmeval show``)."""
+        from rmeval.harness.adapters.shown import loglik_lines
+
+        tok = self.main.lm.tokenizer
+        return [loglik_lines(tok, e, self.shown_labels) for e in self.encode(requests)]
 
     def option(self, key: str, default: Any, allowed: Sequence[Any] | None = None) -> Any:
         """An adapter-specific ``--model-args`` value, checked against ``allowed``."""

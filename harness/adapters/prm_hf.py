@@ -36,7 +36,7 @@ from rmeval.harness.adapters.hf import HFRewardModel
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.records import Score, ScoreRequest
 
-_NOT_APPLIED = frozenset({"reduce", "pack", "share_prompts"})
+_NOT_APPLIED = frozenset({"reduce", "pack", "share_prompts", "format"})
 LAYOUT_SEPARATORS = {"qwen": "<extra_0>", "trl": "\n"}
 
 
@@ -70,6 +70,15 @@ class MarkerPRM(HFRewardModel):
     def marker_fields(self) -> dict[str, Any]:
         """The marker arguments (they change every score)."""
         return {}
+
+    @property
+    def text_format(self) -> hf_text.TextFormat:  # type: ignore[override]
+        """The chat template when the tokenizer has one, else the ``User:/Assistant:`` wrap
+        (the layouts PRMs are released with; ``format=`` does not apply)."""
+        template = getattr(self.tokenizer, "chat_template", None)
+        if isinstance(template, str) and template:
+            return hf_text.TextFormat("chat", template)
+        return hf_text.TextFormat("plain")
 
     def token_text(self, key: str) -> str:
         """The text of the ``key=`` argument (a marker or a good/bad token)."""
@@ -225,7 +234,7 @@ class TokenClassifierPRM(MarkerPRM):
         body = "".join(step + sep for step in request.steps)
         system = self.argument("system")
         if system is not None:
-            if self.text_format != "chat_template":
+            if self.text_format.name != "chat":
                 raise RmevalError(
                     f"--model-args system=: {self.model_id}'s tokenizer has no chat template "
                     f"to place a system turn in; drop system= or give chat_template=."
@@ -234,7 +243,7 @@ class TokenClassifierPRM(MarkerPRM):
         text = hf_text.text_of(
             self.tokenizer, self.text_format, dataclasses.replace(request, response=body)
         )
-        return text, self.text_format != "chat_template"
+        return text, self.text_format.name != "chat"
 
     def positive_index(self, n_labels: int) -> int:
         """The label index of ``positive=``."""
@@ -288,8 +297,8 @@ class TagTokenPRM(MarkerPRM):
         return self._model
 
     @property
-    def text_format(self) -> str:  # type: ignore[override]
-        return "math-shepherd"
+    def text_format(self) -> hf_text.TextFormat:  # type: ignore[override]
+        return hf_text.TextFormat("math-shepherd")
 
     def marker_text(self, request: ScoreRequest) -> tuple[str, bool]:
         tag = str(self.argument("tag"))

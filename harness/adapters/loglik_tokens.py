@@ -1,0 +1,90 @@
+"""Which tokens a log-likelihood reward scores: the context/continuation token boundary.
+
+The rule (``dpo``, ``likelihood``, ``judge``): the context (prompt text, chat turn with its
+generation prompt, the separator newline) and the context followed by the continuation are
+tokenised with the same tokenizer call, and the continuation's tokens are those after the
+longest common prefix of the two, as TRL's DPO tokenisation finds the completion. Separators
+therefore belong to the context; a token that merges across the boundary belongs to the
+continuation. Text the chat template rendered is tokenised without added special tokens (the
+template writes its own); plain text with them, so a tokenizer that adds BOS adds it, as
+``tokenizer(text)`` does in TRL's trainers.
+
+``lm_eval_compat=true`` keeps lm-eval's ``loglikelihood`` rule instead: trailing whitespace of
+the context moves to the front of the continuation (the separator and a template's final
+newline are then scored as response tokens), and no special tokens are added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """A (context, continuation) pair and the tokens the log-likelihood scores."""
+
+    context: str
+    continuation: str
+    context_ids: tuple[int, ...]
+    continuation_ids: tuple[int, ...]
+    max_length: int
+
+    @property
+    def n_tokens(self) -> int:
+        """Tokens the model reads (before truncation)."""
+        return len(self.context_ids) + len(self.continuation_ids)
+
+    @property
+    def truncated(self) -> bool:
+        """lm-eval keeps the last ``max_length + 1`` tokens; longer pairs lose context."""
+        return self.n_tokens > self.max_length + 1
+
+    @property
+    def scorable(self) -> bool:
+        """A non-empty continuation that fits the window (lm-eval asserts both)."""
+        return 0 < len(self.continuation_ids) <= self.max_length
+
+
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """Number of leading tokens ``a`` and ``b`` share."""
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def exact_ids(
+    tokenizer: Any, context: str, continuation: str, special: bool, prefix_id: int | None
+) -> tuple[list[int], list[int]]:
+    """Context and continuation ids by the module's rule; ``special`` adds the tokenizer's
+    special tokens (plain text). An empty context part is ``[prefix_id]`` (lm-eval's rule:
+    the first scored token needs something to condition on)."""
+    ctx = tokenizer(context, add_special_tokens=special)["input_ids"]
+    whole = tokenizer(context + continuation, add_special_tokens=special)["input_ids"]
+    cut = common_prefix(ctx, whole)
+    head, tail = list(whole[:cut]), list(whole[cut:])
+    if not head and prefix_id is not None:
+        head = [int(prefix_id)]
+    return head, tail
+
+
+def lm_eval_ids(lm: Any, context: str, continuation: str) -> tuple[list[int], list[int]]:
+    """Context and continuation ids exactly as lm-eval's ``TemplateLM.loglikelihood``."""
+    if context == "":
+        cont = lm.tok_encode(continuation, add_special_tokens=False)
+        if cont and cont[0] == lm.prefix_token_id:
+            return cont[:1], cont[1:]
+        return [lm.prefix_token_id], cont
+    ctx, cont = lm._encode_pair(context, continuation)
+    return list(ctx), list(cont)
+
+
+def token_requests(splits: Sequence[Split]) -> list[tuple[tuple[str, str], list[int], list[int]]]:
+    """``_loglikelihood_tokens`` requests of ``splits`` (the ids are scored as they are)."""
+    return [
+        ((s.context, s.continuation), list(s.context_ids), list(s.continuation_ids)) for s in splits
+    ]
