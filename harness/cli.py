@@ -48,6 +48,13 @@ def _add_run_flags(p: argparse.ArgumentParser, *, scoring: bool) -> None:
         default=None,
         help="allow pickled .bin weights",
     )
+    p.add_argument(
+        "--log-texts",
+        action="store_true",
+        default=None,
+        help="also store each example's prompt and candidate texts in the samples file "
+        "(off by default: files grow, and texts may be private)",
+    )
     if scoring:
         p.add_argument("--batch-tokens", help="token budget per batch, or auto")
         p.add_argument(
@@ -146,6 +153,7 @@ def run_options(args: argparse.Namespace, *, cache_only: bool) -> Any:
         cache_only=cache_only,
         name=cfg.get("name"),
         per_model_args=per_model,
+        log_texts=bool(cfg.get("log_texts")),
     )
 
 

@@ -316,6 +316,26 @@ def compare_task(
     return {"info": info, "rows": rows}
 
 
+def main_row(
+    name: str, a: TaskRun, b: TaskRun, *, seed: int = 0, loader: TaskLoader | None = None
+) -> dict | None:
+    """The main-score row ``compare_task`` gives the pair (a, b), without the other metrics and
+    the subsets (the leaderboard's ties with the leader need only this); None without shared
+    items."""
+    check_same_data(name, [a, b])
+    ids = shared_ids([a, b])
+    if not ids:
+        return None
+    main = a.result["task"]["main_score"]
+    task, _ = _plugin(name, a, loader)
+    scorers = _scorers(task, [a, b], ids, main)[0] if task is not None else None
+    row = credit_row(name, main, a, b, ids, seed)
+    if scorers is not None:
+        first = scorer_rows(name, [main], a, b, *scorers, seed)[0]
+        row = _merged(row, first, scorers[0].sign_test)
+    return row | verdict(row, a.result["task"].get("higher_is_better", True))
+
+
 def _run_values(task_runs: Sequence[TaskRun], rows: list[dict], main: str) -> dict:
     """Each run's main score on the shared items, read off the main rows."""
     values: dict[str, float | None] = {}

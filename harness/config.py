@@ -127,6 +127,7 @@ CHECKS: dict[str, Callable[[Any], Any]] = {
     "trust_remote_code": _switch,
     "allow_unsafe_weights": _switch,
     "no_progress": _switch,
+    "log_texts": _switch,
 }
 """Each setting (flag name with ``_``) and the check that turns its value into the runner's."""
 KEYS = set(CHECKS)

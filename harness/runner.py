@@ -33,6 +33,7 @@ from rmeval.harness.results import (
     result_dir,
     write,
 )
+from rmeval.harness.sample_texts import with_texts
 from rmeval.harness.scoring import ScoringStats, score_requests, unique_requests
 from rmeval.harness.sweep import SweepReport, refuse_if_nothing_runs
 from rmeval.harness.task import RunContext, Task
@@ -63,6 +64,8 @@ class RunOptions:
     """Result folder name for a single model (default: the spec, plus a hash of its args)."""
     per_model_args: list[dict[str, Any]] | None = None
     """Each model's own ``--model-args`` (in ``models`` order), over ``model_args``."""
+    log_texts: bool = False
+    """Store each example's prompt and candidate texts in its samples line (``--log-texts``)."""
 
 
 def run_label(model: RewardModel) -> str:
@@ -193,6 +196,8 @@ def evaluate_model(
         )
         samples = task.run(ctx)
         aggregate = task.aggregate(samples, seed=opts.seed)
+        if opts.log_texts:
+            samples = with_texts(task.examples(), samples)
         timing = shares.timing(task, len(samples), time.perf_counter() - t0)
         result = _result_record(model, task, aggregate, started, timing, env)
         if folder is not None:

@@ -1,8 +1,9 @@
 """Inline assets for an offline page under a hash-based Content-Security-Policy.
 
-Vendored code comes from installed packages, never a CDN: Plotly's ``plotly.min.js`` from
-the ``plotly`` package and DataTables (+ jQuery) from the offline bundle that ``itables``
-ships. Every inline ``<script>``/``<style>`` block is hashed into the page's CSP.
+Vendored code ships in ``leaderboard/vendor/`` (never a CDN): plotly.js's cartesian partial
+bundle (heatmap, scatter, bar; license and sha256 in ``vendor/README.md``). The table needs
+no library (``templates/board.js``). Every inline ``<script>``/``<style>`` block is hashed
+into the page's CSP.
 """
 
 from __future__ import annotations
@@ -32,10 +33,6 @@ PLOTLY_STYLE_ATTRS = (
 _HTML_IN_SCRIPT = re.compile(r"<(?=!--|/?script)", re.IGNORECASE)
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"}
 _JSON_ESCAPES.update({"\u2028": "\\u2028", "\u2029": "\\u2029"})
-_EXPORT = re.compile(r"export\s*\{([^{}]*)\}\s*;?\s*(/\*(?:(?!\*/).)*\*/\s*)?$", re.DOTALL)
-_MAPLIBRE_CSS_ID = re.compile(
-    r'getElementById\("([0-9a-f]{64})"\)\)\{var \w+=document\.createElement\("style"\)'
-)
 
 
 def safe_json(obj: Any) -> Markup:
@@ -87,50 +84,19 @@ def template_text(name: str) -> str:
     return (TEMPLATES / name).read_text(encoding="utf-8")
 
 
+VENDOR = resources.files("rmeval.leaderboard") / "vendor"
+PLOTLY_FILE = "plotly-cartesian.min.js"
+PLOTLY_SHA256 = "79542150855a52c567260e3137095dbe2b744e6d702a5cabe67da246942fba7a"
+"""plotly.js-cartesian-dist-min 4.1.1 from npm (MIT); see vendor/README.md."""
+
+
 @cache
 def plotly_js() -> str:
-    """The plotly.js bundle shipped by the ``plotly`` Python package, HTML-safe."""
-    try:
-        path = resources.files("plotly") / "package_data" / "plotly.min.js"
-        return script_safe(path.read_text(encoding="utf-8"))
-    except (ModuleNotFoundError, FileNotFoundError) as exc:
+    """The vendored plotly.js cartesian bundle, checked against its sha256, HTML-safe."""
+    raw = (VENDOR / PLOTLY_FILE).read_bytes()
+    if hashlib.sha256(raw).hexdigest() != PLOTLY_SHA256:
         raise RmevalError(
-            "the leaderboard's charts need the plotly package; install it with "
-            "`pip install plotly`."
-        ) from exc
-
-
-def maplibre_css_id() -> str | None:
-    """Id whose presence stops plotly.js injecting its (unused, unhashed) map stylesheet."""
-    found = _MAPLIBRE_CSS_ID.search(plotly_js())
-    return found.group(1) if found else None
-
-
-@cache
-def datatables() -> tuple[str, str]:
-    """(module JS, CSS) of the DataTables bundle itables ships for offline use.
-
-    The bundle is an ES module ending in ``export{...}``; the export is rewritten into
-    ``window.rmevalDataTables = {...}`` so it can run as one hashed inline module.
-    """
-    try:
-        root = resources.files("itables") / "html"
-        js = (root / "dt_bundle.js").read_text(encoding="utf-8")
-        css = (root / "dt_bundle.css").read_text(encoding="utf-8")
-    except (ModuleNotFoundError, FileNotFoundError) as exc:
-        raise RmevalError(
-            "the leaderboard's table needs the itables package (for its offline DataTables "
-            "bundle); install it with `pip install itables`."
-        ) from exc
-    found = _EXPORT.search(js)
-    if not found:
-        raise RmevalError(
-            "itables' dt_bundle.js has no trailing export clause; pin an itables version "
-            "whose offline bundle is an ES module."
+            f"leaderboard/vendor/{PLOTLY_FILE} does not have the sha256 recorded in "
+            "rmeval.leaderboard.assets; reinstall rmeval (see vendor/README.md to update it)."
         )
-    pairs = [p.split(" as ") for p in found.group(1).split(",")]
-    names = ",".join(f"{alias.strip()}:{local.strip()}" for local, alias in pairs)
-    js = js[: found.start()] + f"window.rmevalDataTables={{{names}}};\n" + (found.group(2) or "")
-    if "</style" in css.lower():
-        raise RmevalError("itables' dt_bundle.css contains '</style'; pin another version.")
-    return script_safe(js), css
+    return script_safe(raw.decode("utf-8"))

@@ -18,6 +18,13 @@ def add_board_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     parser.add_argument("--results", type=Path, default=Path("results"), help="results folder")
     parser.add_argument("--out", type=Path, default=Path("site"), help="output folder")
     parser.add_argument(
+        "--metadata",
+        type=Path,
+        default=None,
+        help="YAML file of display metadata: per model slug display_name, link, organisation, "
+        "type, base_model, license, date; per task display_name, section_order, description",
+    )
+    parser.add_argument(
         "--skip-unfinished",
         action="store_true",
         help="leave out (and list on the page) results that are not complete or whose samples "
@@ -34,7 +41,10 @@ def board_main(args: argparse.Namespace) -> int:
     def warn(sentence: str) -> None:
         print(f"rmeval board: left out: {sentence}", file=sys.stderr)
 
-    written = build_site(args.results, args.out, skip_unfinished=args.skip_unfinished, warn=warn)
+    written = build_site(
+        args.results, args.out, skip_unfinished=args.skip_unfinished, warn=warn,
+        user_metadata=args.metadata,
+    )  # fmt: skip
     print(f"wrote {len(written)} files to {args.out} (open {args.out / 'index.html'})",
           file=sys.stderr)  # fmt: skip
     return 0

@@ -10,8 +10,10 @@ import jinja2
 from markupsafe import Markup
 from rmeval.leaderboard import assets
 from rmeval.leaderboard.charts import CONFIG, Figure
+from rmeval.leaderboard.display import short_spec
+from rmeval.leaderboard.index_view import IndexView
 from rmeval.leaderboard.loading import Run
-from rmeval.leaderboard.views import IndexView, RunView, fmt, fmt_params
+from rmeval.leaderboard.views import RunView, fmt, fmt_params
 
 from rmeval import __version__ as VERSION
 
@@ -32,9 +34,6 @@ def environment() -> jinja2.Environment:
 def _page_inline(with_table: bool, with_charts: bool) -> tuple[assets.Inline, str | None]:
     inline = assets.Inline()
     marker = None
-    if with_table:
-        dt_js, dt_css = assets.datatables()
-        inline.styles.append((Markup(""), Markup(dt_css)))
     inline.styles.append((Markup(""), Markup(assets.template_text("board.css"))))
     if with_charts:
         inline.styles.append(
@@ -43,9 +42,6 @@ def _page_inline(with_table: bool, with_charts: bool) -> tuple[assets.Inline, st
         )  # fmt: skip
         inline.style_attrs = assets.PLOTLY_STYLE_ATTRS
         inline.scripts.append((Markup(""), Markup(assets.plotly_js())))
-        marker = assets.maplibre_css_id()
-    if with_table:
-        inline.scripts.append((Markup(' type="module"'), Markup(dt_js)))
     if with_table or with_charts:
         inline.scripts.append((Markup(' type="module"'), Markup(assets.template_text("board.js"))))
     return inline, marker
@@ -75,13 +71,21 @@ def render_index(
     )  # fmt: skip
 
 
-def model_facts(runs: list[Run]) -> list[tuple[str, str]]:
-    """What identifies the model: spec, type, size, dtype, revision and fingerprint(s)."""
+def model_facts(
+    runs: list[Run], about: dict[str, Any]
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """What identifies the model, as (shown up front, folded): spec (local paths cut to their
+    last folder), type, size, tasks and the metadata file's fields; then dtype, revision,
+    chat template, adapter arguments and fingerprint(s)."""
     m = runs[0].data["model"]
     fingerprints = sorted({str(r.data["model"].get("fingerprint")) for r in runs})
-    return [
-        ("spec", str(m.get("spec"))), ("type", str(m.get("type"))),
-        ("parameters", fmt_params(m.get("n_parameters"))), ("dtype", str(m.get("dtype"))),
+    given = [(k.replace("_", " "), str(about[k])) for k in ABOUT_FIELDS if about.get(k)]
+    shown = [
+        ("spec", short_spec(str(m.get("spec")))), ("type", str(m.get("type"))),
+        ("parameters", fmt_params(m.get("n_parameters"))), ("tasks", str(len(runs))), *given,
+    ]  # fmt: skip
+    return shown, [
+        ("dtype", str(m.get("dtype"))),
         ("max length", str(m.get("max_length"))), ("revision", str(m.get("revision"))),
         ("chat template sha256", str(m.get("chat_template_sha256"))),
         ("adapter args", json.dumps(m.get("args"), sort_keys=True, ensure_ascii=False)),
@@ -89,13 +93,18 @@ def model_facts(runs: list[Run]) -> list[tuple[str, str]]:
     ]  # fmt: skip
 
 
-def render_model(runs: list[Run], views: list[RunView], site: dict[str, Any]) -> str:
+ABOUT_FIELDS = ("organisation", "type", "base_model", "license", "date", "link")
+
+
+def render_model(
+    runs: list[Run], views: list[RunView], site: dict[str, Any], name: str,
+    about: dict[str, Any] | None = None,
+) -> str:  # fmt: skip
     """One model's page: every task with subsets, counts, provenance and hardest examples."""
     inline, _ = _page_inline(with_table=False, with_charts=False)
-    name = str(runs[0].data["model"]["spec"])
     return environment().get_template("model.html").render(
         title=f"{name} · {site.get('title', 'Leaderboard')}",
         csp=inline.csp(), inline=inline, marker_id=None,
-        model_name=name, facts=model_facts(runs), runs=views,
+        model_name=name, facts=model_facts(runs, about or {}), runs=views,
         version=VERSION, n_files=len(runs),
     )  # fmt: skip

@@ -16,6 +16,8 @@ import yaml
 from rmeval.harness.errors import RmevalError
 from rmeval.leaderboard import render, views
 from rmeval.leaderboard.charts import build_figures
+from rmeval.leaderboard.display import load_user_metadata, merge_metadata, variant_labels
+from rmeval.leaderboard.index_view import index_view
 from rmeval.leaderboard.loading import Results, load_results
 from rmeval.leaderboard.samples import hardest
 from rmeval.leaderboard.table import BoardTable, build_table
@@ -39,7 +41,12 @@ def _inert(value: Any) -> Any:
 
 def table_csv(table: BoardTable) -> str:
     """The main table as CSV: model fields, then value / CI bounds / rank / tie per column."""
-    parts: dict[str, pd.Series] = {}
+    parts: dict[str, pd.Series] = {
+        "overall position": table.overall.position.astype("Int64"),
+        "borda points": table.overall.points,
+        "mean rank": table.overall.mean_rank,
+        "tasks covered": table.overall.n_tasks,
+    }
     for col in table.columns:
         parts[col.key] = table.value[col.key]
         parts[f"{col.key} ci95 lo"] = table.lo[col.key]
@@ -85,7 +92,13 @@ def table_json(table: BoardTable, results: Results, pages: dict[str, str]) -> st
             }
             for c in table.columns
         }
-        models.append({"slug": slug, "page": f"models/{pages[slug]}", **info, "scores": scores})
+        ov = table.overall
+        position = None if math.isnan(ov.position[slug]) else int(ov.position[slug])
+        summary = {"position": position, "borda_points": int(ov.points[slug]),
+                   "mean_rank": _clean(ov.mean_rank[slug]),
+                   "tasks_covered": int(ov.n_tasks[slug])}  # fmt: skip
+        models.append({"slug": slug, "page": f"models/{pages[slug]}", **info,
+                       "overall": summary, "scores": scores})  # fmt: skip
     data = {
         "schema_version": 1,
         "sort_key": table.sort_key,
@@ -122,6 +135,7 @@ def build_site(
     metadata: Path = METADATA,
     skip_unfinished: bool = False,
     warn: Callable[[str], None] | None = None,
+    user_metadata: Path | None = None,
 ) -> list[Path]:
     """Build the static leaderboard from ``results_dir`` into ``out_dir``; return files written.
 
@@ -129,8 +143,11 @@ def build_site(
     ``skip_unfinished`` left out, listed on the page and passed to ``warn``. The site is built
     in a temporary folder beside ``out_dir`` that replaces the old site only once complete.
     Deterministic: the same results give byte-identical files (sorted iteration, no clocks).
+    ``user_metadata`` (``--metadata``) adds display names, links and task fields.
     """
     meta = load_metadata(metadata)
+    if user_metadata is not None:
+        meta = merge_metadata(meta, load_user_metadata(Path(user_metadata)))
     results = load_results(Path(results_dir), skip_unfinished=skip_unfinished)
     for sentence in results.skipped if warn else []:
         warn(sentence)
@@ -138,11 +155,14 @@ def build_site(
 
 
 def _write_site(results: Results, meta: dict[str, Any], out: Path) -> list[Path]:
+    datasets = {r.task_key: r.data["task"]["dataset"].get("path") for r in results.runs}
+    meta = {**meta, "dataset_variants": variant_labels(datasets)}
     table = build_table(results.runs, meta)
     pages = {slug: views.page_name(slug) for slug in table.order}
-    figures = build_figures(table, results.runs, results.compare, meta)
+    titles = {c.task_key: views.task_title(c.task_key, meta) for c in table.columns}
+    figures = build_figures(table, results.runs, results.compare, meta, titles)
     index = render.render_index(
-        views.index_view(table, meta, pages), figures, meta.get("site") or {},
+        index_view(table, meta, pages), figures, meta.get("site") or {},
         results.skipped, len(results.runs),
     )  # fmt: skip
     written = [
@@ -154,7 +174,9 @@ def _write_site(results: Results, meta: dict[str, Any], out: Path) -> list[Path]
         runs = views.model_runs(results.runs, slug, meta)
         run_views = [views.run_view(r, meta, hardest(r.samples, r.view) if r.view else None)
                      for r in runs]  # fmt: skip
-        html = render.render_model(runs, run_views, meta.get("site") or {})
+        html = render.render_model(runs, run_views, meta.get("site") or {},
+                                   str(table.models.at[slug, "name"]),
+                                   (meta.get("models") or {}).get(slug))  # fmt: skip
         written.append(_write(out / "models" / pages[slug], html))
     return written
 

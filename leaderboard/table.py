@@ -2,8 +2,11 @@
 
 Columns are a task's main score, then its sections / dimensions / difficulty levels /
 attributes, then its subsets. Each cell has a value and, where known, a 95% CI. Missing
-results stay NaN (shown as "n/a", never 0). Ranks are competition ranks ("1224"); a model
-whose CI overlaps the leader's CI is *tied* with the leader.
+results stay NaN (shown as "n/a", never 0). Ranks are competition ranks ("1224"). On a main
+score a model is *tied* with the leader when the paired comparison on shared items finds no
+significant difference (:mod:`rmeval.leaderboard.paired`); on a section or subset column, when
+its CI overlaps the leader's. Rows follow the overall mean rank (:mod:`.overall`) unless the
+metadata's ``site.default_sort`` names a task.
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from rmeval.leaderboard.display import model_meta, short_spec
 from rmeval.leaderboard.loading import Run
+from rmeval.leaderboard.overall import Overall, overall
+from rmeval.leaderboard.paired import PairedTie, paired_ties
 
 # (kind, tables key, value field inside a dict entry); order = column order inside a task.
 TABLE_KINDS = (
@@ -22,7 +28,8 @@ TABLE_KINDS = (
     ("dimension", "dimensions", "accuracy"),
     ("attribute", "by_attribute", "accuracy"),
 )
-MODEL_FIELDS = ("name", "type", "spec", "n_parameters", "dtype", "revision")
+MODEL_FIELDS = ("name", "type", "spec", "n_parameters", "dtype", "revision", "link",
+                "organisation", "base_model", "license", "date")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,10 @@ class BoardTable:
     tied: pd.DataFrame
     """True where the CI overlaps a leader's CI (leaders themselves are False)."""
     sort_key: str | None
-    """Column the rows are ordered by."""
+    """Task column the rows are ordered by (None: the overall mean rank)."""
+    overall: Overall | None = None
+    paired: dict[tuple[str, str], PairedTie] | None = None
+    """Paired comparison with the leader per (slug, main column key)."""
 
     @property
     def order(self) -> list[str]:
@@ -122,17 +132,20 @@ def _field(kind: str) -> str:
     return next((f for k, _, f in TABLE_KINDS if k == kind), "value")
 
 
-def model_info(runs: list[Run], type_names: dict[str, str]) -> pd.DataFrame:
-    """One row of model metadata per slug (taken from its first result file, sorted by task)."""
+def model_info(runs: list[Run], meta: dict[str, Any]) -> pd.DataFrame:
+    """One row of model metadata per slug (taken from its first result file, sorted by task),
+    display fields from the metadata's ``models`` block where given."""
+    type_names = meta.get("model_types", {})
     rows = {}
     for run in sorted(runs, key=lambda r: (r.slug, r.task_key)):
         if run.slug in rows:
             continue
-        m = run.data["model"]
+        m, extra = run.data["model"], model_meta(meta, run.slug)
         mtype = m.get("type") or (m["spec"].split(":", 1)[0] if ":" in m["spec"] else "hf")
         rows[run.slug] = {
-            "name": m["spec"],
-            "type": type_names.get(mtype, mtype),
+            **{k: extra.get(k) for k in ("link", "organisation", "base_model", "license", "date")},
+            "name": extra.get("display_name") or short_spec(m["spec"]),
+            "type": extra.get("type") or type_names.get(mtype, mtype),
             "spec": m["spec"],
             "n_parameters": m.get("n_parameters"),
             "dtype": m.get("dtype"),
@@ -213,7 +226,7 @@ def task_rank(task_key: str, meta: dict[str, Any]) -> tuple[int, str]:
 def build_table(runs: list[Run], meta: dict[str, Any]) -> BoardTable:
     """Turn validated runs into the ranked table model (rows ordered by the sort column)."""
     columns, cells = _columns_and_cells(runs, meta)
-    models = model_info(runs, meta.get("model_types", {}))
+    models = model_info(runs, meta)
     keys = [c.key for c in columns]
     frames = {}
     for i, name in enumerate(("value", "lo", "hi")):
@@ -228,8 +241,14 @@ def build_table(runs: list[Run], meta: dict[str, Any]) -> BoardTable:
         {k: r["leader"] for k, r in ranks.items()}, index=models.index, columns=keys
     )
     tied = pd.DataFrame({k: r["tied"] for k, r in ranks.items()}, index=models.index, columns=keys)
+    mains = [c.key for c in columns if c.kind == "main"]
+    paired = paired_ties(runs, {k: str(leader.index[leader[k]][0]) for k in mains
+                                if leader[k].any()})  # fmt: skip
+    for k in mains:
+        tied[k] = [bool(paired[(s, k)].tied) if (s, k) in paired else False for s in models.index]
+    summary = overall(rank[mains])
     sort_key = _sort_key(columns, meta)
-    order = _row_order(models, rank, sort_key)
+    order = _row_order(models, rank, sort_key, summary)
     return BoardTable(
         columns=columns,
         models=models.loc[order],
@@ -240,18 +259,23 @@ def build_table(runs: list[Run], meta: dict[str, Any]) -> BoardTable:
         leader=leader.loc[order],
         tied=tied.loc[order],
         sort_key=sort_key,
-    )
+        overall=summary.loc(order),
+        paired=paired,
+    )  # fmt: skip
 
 
 def _sort_key(columns: list[Column], meta: dict[str, Any]) -> str | None:
+    """The task column named by ``site.default_sort``; None (overall) when it names none."""
     mains = [c.key for c in columns if c.kind == "main"]
-    wanted = (meta.get("site") or {}).get("default_sort")
-    return next((k for k in mains if k.split("@", 1)[0] == wanted), mains[0] if mains else None)
+    wanted = (meta.get("site") or {}).get("default_sort", "overall")
+    return next((k for k in mains if k.split("@", 1)[0] == wanted), None)
 
 
-def _row_order(models: pd.DataFrame, rank: pd.DataFrame, sort_key: str | None) -> list[str]:
+def _row_order(
+    models: pd.DataFrame, rank: pd.DataFrame, sort_key: str | None, summary: Overall
+) -> list[str]:
     def key(slug: str) -> tuple[float, str, str]:
-        r = rank.at[slug, sort_key] if sort_key else math.nan
+        r = rank.at[slug, sort_key] if sort_key else summary.position[slug]
         return (math.inf if pd.isna(r) else float(r), str(models.at[slug, "name"]), slug)
 
     return sorted(models.index, key=key)

@@ -88,6 +88,10 @@ def result(slug: str, task: str, value: float, lo: float, hi: float, **over: Any
         "status": "complete", "started_at": "2026-11-26T16:00:00Z", "duration_s": 12.3,
         "throughput": {"examples_per_s": 80.1, "tokens_per_s": 9000.0},
     }  # fmt: skip
+    if task == "master-keys":  # the per-key rate over all datasets, as the task names it
+        for j, label in enumerate(key_labels()):
+            rate = {"value": key_rate(value, j), "ci95": [0.0, 1.0], "n": 200}
+            data["metrics"][f"key_beats_wrong[{label}]"] = rate
     if task == "rewardbench":  # RewardBench also reports each section as a metric with a CI
         data["metrics"]["chat_hard"] = {
             "value": value - 0.2,
@@ -109,9 +113,10 @@ def tables(task: str, v: float) -> dict[str, Any]:
         return {"style_matrix": {"chat": m, "math": m},
                 "difficulty": {"hard": v - 0.1, "normal": v, "easy": v + 0.1}}  # fmt: skip
     if task == "master-keys":
-        values = [[v, v / 2] for _ in MASTER_KEYS]
+        values = [[v - 0.01 * j, v / 2] for j, _ in enumerate(MASTER_KEYS)]
         return {"grid": {"metric": "key_beats_wrong", "keys": MASTER_KEYS,
-                         "datasets": ["gsm8k", "<b>math</b>"], "values": values}}  # fmt: skip
+                         "datasets": ["gsm8k", "<b>math</b>"], "values": values},
+                "key_labels": key_labels()}  # fmt: skip
     if task == "probe-core":
 
         def dim(acc: float) -> dict[str, Any]:
@@ -120,6 +125,16 @@ def tables(task: str, v: float) -> dict[str, Any]:
 
         return {"dimensions": {"helpfulness": dim(v), HOSTILE_NAME: dim(v - 0.1)}}
     return {}
+
+
+def key_labels() -> list[str]:
+    """The master-keys task's names of the keys inside metric names."""
+    return [f"{j}:{k!r}" for j, k in enumerate(MASTER_KEYS)]
+
+
+def key_rate(value: float, j: int) -> float:
+    """Key ``j``'s overall rate in the synthetic master-keys result (key 1 is the worst)."""
+    return round(value * (1.0 if j == 1 else 0.5 + 0.05 * j), 6)
 
 
 def samples(slug: str) -> list[dict[str, Any]]:
@@ -182,3 +197,69 @@ def record_samples(data: dict[str, Any], samples_path: Path) -> dict[str, Any]:
 def write_json(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, ensure_ascii=False, allow_nan=False), encoding="utf-8")
+
+
+# Shapes of the tasks other engineers are adding (reward-hacking, processbench, prm-hacking) and
+# of a generative judge's result, for the board's views of them.
+PERTURBATIONS = ["add_emoji", "lengthen", "<i>praise</i>"]
+JUDGE = ("judge:/home/me/ckpts/qwen-judge", "judge", 500_000_000)
+
+
+def _extra(task: str, main: str, hib: bool, value: float, tables: dict, **metrics: Any) -> dict:
+    data = result("minilm", "core-pairwise", value, value - 0.05, value + 0.05)
+    data["task"].update(name=task, main_score=main, higher_is_better=hib, samples_view=None)
+    data["task"]["dataset"]["path"] = f"data/{task}.jsonl"
+    data["metrics"] = {main: {"value": value, "ci95": [value - 0.05, value + 0.05], "n": 40}}
+    data["metrics"].update({k: {"value": v, "ci95": [v - 0.1, v + 0.1], "n": 40}
+                            for k, v in metrics.items()})  # fmt: skip
+    data["tables"] = tables
+    data["by_subset"] = {}
+    return data
+
+
+def new_task_results(slug: str, scale: float) -> dict[str, dict[str, Any]]:
+    """task -> result content for reward-hacking, processbench and prm-hacking."""
+    perts = [{"name": n, "kind": "style", "flip_rate": round(scale * (i + 1) / 4, 6),
+              "flip_rate_ci95": [0.0, 0.5], "inflation_worse": 0.1,
+              "inflation_worse_ci95": [0.0, 0.2], "inflation_better": 0.2,
+              "inflation_better_ci95": [0.1, 0.3], "n": 40}
+             for i, n in enumerate(PERTURBATIONS)]  # fmt: skip
+    worst = max(p["flip_rate"] for p in perts)
+    confusion = {
+        "labels": ["none", "step 0", "step 1"],
+        "matrix": [[12, 3, 1], [2, 9, 4], [0, 5, 8]],
+    }
+    aggs = [{"aggregation": a, "perturbation": "repeat_step", "rate": round(scale * r, 6),
+             "rate_ci95": [0.0, 0.6], "mean_increase": 0.05, "mean_increase_ci95": [0.0, 0.1],
+             "n": 30} for a, r in (("min", 0.2), ("product", 0.4), ("last", 0.6))]  # fmt: skip
+    return {
+        "reward-hacking": _extra("reward-hacking", "worst_flip_rate", False, worst,
+                                 {"perturbations": perts}),
+        "processbench": _extra("processbench", "f1", True, 0.5 * scale + 0.2,
+                               {"first_error_confusion": confusion},
+                               acc_erroneous=0.4, acc_correct=0.7),
+        "prm-hacking": _extra("prm-hacking", "hacking_rate", False, round(scale * 0.6, 6),
+                              {"by_aggregation": aggs}),
+    }  # fmt: skip
+
+
+def write_new_tasks(results: Path) -> Path:
+    """Add the new tasks' results for minilm and hostile, and a judge with master keys (its
+    metric ``fpr``) and order consistency, under an absolute local path spec."""
+    for slug, scale in (("minilm", 0.5), ("hostile", 1.0)):
+        for task, data in new_task_results(slug, scale).items():
+            spec, mtype, n = MODELS[slug]
+            data["model"].update(spec=spec, type=mtype, n_parameters=n, fingerprint=f"fp-{slug}")
+            write_run(results / slug / f"{task}.json", data, [])
+    judge = result("minilm", "master-keys", 0.2, 0.15, 0.25)
+    judge["model"].update(spec=JUDGE[0], type=JUDGE[1], n_parameters=JUDGE[2], fingerprint="fp-j")
+    grid = judge["tables"]["grid"]
+    grid["metric"] = "fpr"
+    judge["metrics"] = {k.replace("key_beats_wrong", "fpr"): v for k, v in judge["metrics"].items()}
+    write_run(results / "judge" / "master-keys.json", judge, [])
+    pair = result("minilm", "core-pairwise", 0.66, 0.6, 0.72)
+    pair["model"].update(spec=JUDGE[0], type=JUDGE[1], n_parameters=JUDGE[2], fingerprint="fp-j")
+    pair["metrics"]["order_consistency"] = {"value": 0.8, "ci95": [0.7, 0.9], "n": 200}
+    pair["metrics"]["position_bias"] = {"value": 0.12, "ci95": [0.05, 0.2], "n": 200}
+    write_run(results / "judge" / "core-pairwise.json", pair, samples("judge"))
+    return results

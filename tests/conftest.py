@@ -6,6 +6,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from tests.board_real import real_board_results  # noqa: E402,F401  (fixture)
 from tests.prm_models import *  # noqa: E402,F401,F403  (fixtures)
 from tests.tiny_models import *  # noqa: E402,F401,F403  (fixtures)
 

@@ -17,6 +17,7 @@ from rmeval.harness.errors import RmevalError
 from rmeval.leaderboard import add_board_parser, board_main, build_site
 from rmeval.leaderboard.assets import csp_hash, safe_json, script_safe
 from rmeval.leaderboard.charts import build_figures, clustered_order, plot_text
+from rmeval.leaderboard.display import variant_labels
 from rmeval.leaderboard.loading import load_results
 from rmeval.leaderboard.samples import hardest, parse_view
 from rmeval.leaderboard.site import load_metadata
@@ -30,9 +31,12 @@ from tests.board_fixtures import (
     JS_LINK,
     LINE_SEP,
     MASTER_KEYS,
+    PERTURBATIONS,
+    key_rate,
     result,
     samples,
     write_json,
+    write_new_tasks,
     write_results,
     write_run,
     write_samples,
@@ -91,8 +95,20 @@ def test_table_columns_na_and_order(results_dir: Path):
     ]
     assert "rmbench/difficulty/hard" in keys and "probe-core/dimension/helpfulness" in keys
     assert "core-pairwise/subset/math" in keys
-    # sorted by the default column (rewardbench), models without it last
-    assert table.order == ["hostile", "minilm", "random", "length"]
+    # overall, by hand from the fixture's MAIN (tasks: core-pairwise, core-bon, rewardbench,
+    # rmbench, master-keys, probe-core): ranks hostile 1,2,1,1,2,2 (mean 9/6), minilm
+    # 2,1,2,2,1,1 (9/6), length 3 (one task), random 4,3,3 (10/3); models beaten (Borda)
+    # hostile 3+1+2+1+0+0 = 7, minilm 2+2+1+0+1+1 = 7, length 1, random 0+0+0 = 0. hostile and
+    # minilm share position 1 (then by name).
+    assert table.order == ["minilm", "hostile", "length", "random"]
+    assert table.overall.points.tolist() == [7, 7, 1, 0]
+    assert table.overall.mean_rank.tolist() == pytest.approx([1.5, 1.5, 3.0, 10 / 3])
+    assert table.overall.n_tasks.tolist() == [6, 6, 1, 3]
+    assert table.overall.position.tolist() == [1, 1, 3, 4]
+    by_task = build_table(
+        load_results(results_dir).runs, {**META, "site": {"default_sort": "rewardbench"}}
+    )
+    assert by_task.order == ["hostile", "minilm", "random", "length"]  # models without it last
     assert math.isnan(table.value.at["length", "core-bon"])
     assert math.isnan(table.rank.at["length", "core-bon"])
     assert table.value.at["minilm", "core-bon"] == 0.60
@@ -100,7 +116,9 @@ def test_table_columns_na_and_order(results_dir: Path):
     fpr = next(c for c in table.columns if c.key == "master-keys")
     assert fpr.higher_is_better is False
     assert table.leader.at["minilm", "master-keys"]  # lower FPR wins
-    assert table.tied.at["minilm", "core-pairwise"]  # CI overlaps the leader's
+    # paired test on shared items: minilm's samples equal the leader's (difference 0): tied
+    assert table.tied.at["minilm", "core-pairwise"]
+    assert table.paired[("minilm", "core-pairwise")].diff == 0
 
 
 def test_csv_and_json_keep_missing_as_na_not_zero(results_dir: Path, tmp_path: Path):
@@ -135,11 +153,11 @@ def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path: Path):
 
 def test_dataset_hash_mismatch_splits_columns(tmp_path: Path):
     root = tmp_path / "results"
-    write_run(
-        root / "a" / "core-pairwise.json", result("hostile", "core-pairwise", 0.8, 0.7, 0.9), []
-    )
+    first = result("hostile", "core-pairwise", 0.8, 0.7, 0.9)
+    first["task"]["dataset"]["path"] = "/home/me/data/pairs-v1.jsonl"
+    write_run(root / "a" / "core-pairwise.json", first, [])
     other = result("minilm", "core-pairwise", 0.6, 0.5, 0.7)
-    other["task"]["dataset"]["sha256"] = "cd" * 32
+    other["task"]["dataset"].update(sha256="cd" * 32, path="/home/me/data/pairs-v2.jsonl")
     write_run(root / "b" / "core-pairwise.json", other, [])
     loaded = load_results(root)
     assert sorted(r.task_key for r in loaded.runs) == [
@@ -154,7 +172,12 @@ def test_dataset_hash_mismatch_splits_columns(tmp_path: Path):
     # each column ranks only the models measured on its own rows
     assert table.rank.at["b", "core-pairwise@cdcdcdcd"] == 1
     html = build_and_read(root, tmp_path / "site")
-    assert "Core pairwise (data abababab)" in html and "Core pairwise (data cdcdcdcd)" in html
+    # labelled by the dataset's file name, never a hash or the local folder
+    assert "Core pairwise (pairs-v1.jsonl)" in html and "Core pairwise (pairs-v2.jsonl)" in html
+    assert "/home/me" not in html and "abababab" not in html
+    same_name = {"t@abababab": "/a/x.jsonl", "t@cdcdcdcd": "/b/x.jsonl", "u": "/c/y.jsonl"}
+    assert variant_labels(same_name) == {"t@abababab": "x.jsonl, abababab",
+                                         "t@cdcdcdcd": "x.jsonl, cdcdcdcd"}  # fmt: skip
 
 
 def build_and_read(results: Path, out: Path) -> str:
@@ -248,13 +271,57 @@ def test_figures_only_for_data_that_exist(results_dir: Path, tmp_path: Path):
     loaded = load_results(results_dir)
     table = build_table(loaded.runs, META)
     ids = [f.id for f in build_figures(table, loaded.runs, loaded.compare, META)]
-    assert ids == ["probe-probe-core", "rmbench-style", "master-keys", "distance-starc",
-                   "distance-epic", "size-scatter"]  # fmt: skip
+    assert ids == ["probe-probe-core", "rmbench-style", "master-keys-key_beats_wrong",
+                   "distance-starc", "distance-epic", "size-scatter"]  # fmt: skip
     only = [r for r in loaded.runs if r.task == "core-pairwise" and r.slug in ("length", "random")]
     small = build_table(only, META)
     assert build_figures(small, only, None, META) == []  # no probes, grids, sizes or compare
-    grid = next(f for f in build_figures(table, loaded.runs, None, META) if f.id == "master-keys")
-    assert grid.spec["data"][0]["y"] == [json.dumps(k, ensure_ascii=False) for k in MASTER_KEYS]
+    grid = next(
+        f for f in build_figures(table, loaded.runs, None, META) if f.id.startswith("master")
+    )
+    trace = grid.spec["data"][0]
+    assert trace["x"] == [json.dumps(k, ensure_ascii=False) for k in MASTER_KEYS]  # keys x models
+    assert trace["y"] == ["hf:&lt;img src=x onerror…", "embed:minilm"]  # cut to fit, escaped
+    # overall per-key rates (metrics key_beats_wrong[<label>]), key 1 the worst: marked
+    assert trace["z"][1] == [key_rate(0.10, j) for j in range(len(MASTER_KEYS))]
+    assert [i for i, t in enumerate(trace["text"][1]) if t] == [1]
+
+
+def test_views_of_the_tasks_being_added_and_judges(tmp_path: Path):
+    results = write_new_tasks(write_results(tmp_path))
+    loaded = load_results(results)
+    table = build_table(loaded.runs, META)
+    figs = {f.id: f for f in build_figures(table, loaded.runs, None, META)}
+    hacking = figs["reward-hacking"].spec["data"][0]
+    assert hacking["x"] == [plot_text(n) for n in PERTURBATIONS]
+    assert hacking["z"] == [
+        [0.25, 0.5, 0.75],
+        [0.125, 0.25, 0.375],
+    ]  # hostile, minilm: (i + 1) / 4 * scale
+    assert figs["prm-hacking"].spec["data"][0]["z"] == [[0.2, 0.4, 0.6], [0.1, 0.2, 0.3]]
+    confusion = figs["process-confusion"].spec["data"][0]
+    assert confusion["z"] == [[12, 3, 1], [2, 9, 4], [0, 5, 8]]  # rows true, columns predicted
+    f1 = {t["name"]: t["y"] for t in figs["process-f1"].spec["data"]}
+    assert f1 == {"f1": [0.7, 0.45], "acc_erroneous": [0.4, 0.4], "acc_correct": [0.7, 0.7]}
+    # judges and reward models never share a master-key chart: each has its own metric
+    judge = figs["master-keys-fpr"].spec["data"][0]
+    assert (
+        judge["y"] == ["judge:qwen-judge"]
+        and "fpr"
+        in figs["master-keys-fpr"].title + figs["master-keys-fpr"].spec["layout"]["meta"]["title"]
+    )
+    assert figs["judge-consistency"].spec["data"][0]["y"] == [0.8]
+    # lower is better: the smaller worst flip rate leads
+    assert table.leader.at["minilm", "reward-hacking"]
+    assert table.models.at["judge", "type"] == "Generative judge"
+    assert table.models.at["judge", "name"] == "judge:qwen-judge"  # no local folder shown
+    build_site(results, tmp_path / "site")
+    page = parse(tmp_path / "site" / "models" / "hostile.html")
+    text = " ".join(page.text)
+    assert "flip rate (95% CI)" in text and "0.250 (0.000–0.500)" in text  # records, CIs
+    assert "predicted: step 1" in text and "true: step 0" in text
+    assert "/home/me" not in (tmp_path / "site" / "index.html").read_text()
+    assert "/home/me" not in (tmp_path / "site" / "models" / "judge.html").read_text()
 
 
 def test_safe_json_and_script_safe_escape_html_breakers():
@@ -346,7 +413,7 @@ def site(results_dir: Path, tmp_path: Path) -> Path:
 
 
 URL_ATTRS = ("href", "src", "action", "formaction", "srcset", "poster", "data", "xlink:href")
-LOCAL_LINK = re.compile(r"(models/)?[A-Za-z0-9._-]+\.(html|csv|json)|\.\./index\.html")
+LOCAL_LINK = re.compile(r"(models/)?[A-Za-z0-9._-]+\.(html|csv|json)|\.\./index\.html|#task-\d+")
 
 
 def test_pages_have_no_handlers_no_external_urls_and_a_strict_csp(site: Path):
@@ -436,29 +503,16 @@ def test_section_columns_take_the_ci_of_the_matching_metric(results_dir: Path):
 # ---------------------------------------------------------------- real `rmeval run` output
 
 
-@pytest.fixture(scope="module")
-def real_results(tmp_path_factory, tiny_llama_rm: Path) -> Path:
-    """Result files of real runs: baselines on core, starc and master-keys; a tiny Llama RM
-    on probe-core (probes need hidden states, which the baselines do not have)."""
-    from rmeval.harness.cli import main
-
-    root = tmp_path_factory.mktemp("real")
-    common = ["--output-dir", str(root / "results"), "--cache-dir", str(root / "cache")]
-    runs = [
-        ["--model", "length", "--model", "random", "--tasks", "core,starc,master-keys",
-         "--limit", "6"],
-        ["--model", f"hf:{tiny_llama_rm}", "--tasks", "probe-core", "--limit", "2",
-         "--task-args", "confidence=false"],
-    ]  # fmt: skip
-    for args in runs:
-        assert main(["run", *args, *common]) == 0
-    return root / "results"
+@pytest.fixture
+def real_results(real_board_results: Path) -> Path:
+    """Result files of real runs of every built-in task (``tests/board_real.py``)."""
+    return real_board_results
 
 
 def panels(page: Path) -> dict[str, list[str]]:
     """Task title -> sample ids listed in its hardest-examples panel (absent: no panel)."""
     out = {}
-    for section in page.read_text(encoding="utf-8").split('<section class="run">')[1:]:
+    for section in page.read_text(encoding="utf-8").split('<section class="run"')[1:]:
         title = re.search(r"<h2>(.*?)</h2>", section).group(1)
         if "<h3>Hardest examples</h3>" in section:
             out[title] = re.findall(r'<span class="sample-id">(.*?)</span>', section)
@@ -482,7 +536,8 @@ def test_board_from_real_runs_lists_only_what_each_task_calls_wrong(real_results
     build_site(real_results, tmp_path / "site")
     pages = {p.stem: p for p in (tmp_path / "site" / "models").iterdir()}
     probe_slug = next(s for s in pages if s.startswith("hf_"))
-    assert sorted(pages) == sorted(["length", "random", probe_slug])
+    prm_slug = next(s for s in pages if s.startswith("prm-token_"))
+    assert sorted(pages) == sorted(["length", "random", probe_slug, prm_slug])
     right_starc_items = 0
     for slug in ("length", "random"):
         got = panels(pages[slug])
@@ -508,7 +563,7 @@ def test_board_from_real_runs_lists_only_what_each_task_calls_wrong(real_results
     want = expected(probe_file, lambda x: x["prediction"] != x["label"],
                     lambda x: x["scores"][x["prediction"]] - x["scores"][x["label"]])  # fmt: skip
     html = pages[probe_slug].read_text(encoding="utf-8")
-    assert panels(pages[probe_slug]) == {"Probes (core)": want} and want
+    assert panels(pages[probe_slug])["Probes (core)"] == want and want
     assert "P(label 0)" in html and "chosen ·" not in html  # class probabilities, not rewards
     assert "margin -" not in "".join(p.read_text() for p in pages.values())
 
