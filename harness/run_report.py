@@ -16,16 +16,21 @@ def share(part: int, whole: int) -> str:
     return f"{100.0 * part / whole:.1f}%" if whole else "0.0%"
 
 
+_LISTED = ("examples", "ties", "invalid", "truncated")
+
+
 def count_lines(results: Sequence[Result]) -> list[str]:
-    """One line per result: examples, ties, invalid and truncated (count and share)."""
+    """One line per result: examples, ties, invalid and truncated (count and share), then any
+    task-specific counter (e.g. a judge's unparseable verdicts)."""
     lines = []
     for r in results:
         c = r.counts
         n = int(c.get("examples", 0))
         cut = int(c.get("truncated", 0))
+        extra = "".join(f", {v} {k}" for k, v in c.items() if k not in _LISTED)
         lines.append(
             f"counts {r.model_spec} {r.task_name}: {n} examples, {c.get('ties', 0)} ties, "
-            f"{c.get('invalid', 0)} invalid, {cut} truncated ({share(cut, n)})"
+            f"{c.get('invalid', 0)} invalid, {cut} truncated ({share(cut, n)}){extra}"
         )
     return lines
 

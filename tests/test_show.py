@@ -91,3 +91,19 @@ def test_show_names_the_pairs_of_likelihood_and_judge_rewards(boundary_dirs):  #
     (judge,) = GenerativeJudge(folder, device="cpu").show([request])
     assert "  yes continuation: ' YES'" in judge and "  no continuation: ' NO'" in judge
     assert sum(line.startswith("  scored ids (1): ") for line in judge) == 2  # one token each
+
+
+def test_counts_line_lists_a_task_counter_after_the_shared_ones():
+    from types import SimpleNamespace
+
+    from rmeval.harness.run_report import count_lines
+
+    r = SimpleNamespace(
+        model_spec="gen-judge:m",
+        task_name="core-pairwise",
+        counts={"examples": 4, "ties": 0, "invalid": 1, "truncated": 1, "unparseable": 3},
+    )
+    assert count_lines([r]) == [
+        "counts gen-judge:m core-pairwise: 4 examples, 0 ties, 1 invalid, 1 truncated (25.0%), "
+        "3 unparseable"
+    ]
