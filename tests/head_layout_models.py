@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.tiny_models import tiny_llama_config
+
 CHAT_TEMPLATE = "{% for m in messages %}<s>{{ m['role'] }}: {{ m['content'] }}</s>{% endfor %}"
 
 ARMO_CODE = """
@@ -71,24 +73,6 @@ class TinyInternLM2Reward(LlamaPreTrainedModel):
 """
 
 
-def _llama_config(tok, **extra):
-    from transformers import LlamaConfig
-
-    return LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-        **extra,
-    )
-
-
 def _randomize(module, seed):
     import torch
 
@@ -132,7 +116,7 @@ def value_head_rm(request, tmp_path_factory) -> Path:
     prefix, head = request.param
     folder = tmp_path_factory.mktemp(f"value_head_{head}")
     tok = train_tokenizer(folder)
-    config = _llama_config(tok, architectures=["LlamaRewardModel"])
+    config = tiny_llama_config(tok, architectures=["LlamaRewardModel"])
     config.save_pretrained(folder)
     torch.manual_seed(2)
     backbone = LlamaModel(config)
@@ -165,7 +149,7 @@ def armo_rm(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("armo_rm")
     tok = train_tokenizer()
     labels = {0: "helpfulness", 1: "correctness", 2: "verbosity"}
-    config = _llama_config(
+    config = tiny_llama_config(
         tok, num_labels=3, id2label=labels, label2id={v: k for k, v in labels.items()}
     )
     code = types.ModuleType("tiny_armo_build")
@@ -194,6 +178,6 @@ def intern_rm(tmp_path_factory) -> Path:
     code = types.ModuleType("tiny_intern_build")
     exec(INTERN_CODE, code.__dict__)
     torch.manual_seed(5)
-    model = code.TinyInternLM2Reward(_llama_config(tok))
+    model = code.TinyInternLM2Reward(tiny_llama_config(tok))
     _randomize(model.v_head, 6)
     return _remote(folder, tok, model, INTERN_CODE, "modeling_intern", "AutoModel")

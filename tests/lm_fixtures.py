@@ -16,6 +16,8 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+from tests.tiny_models import tiny_llama_config  # noqa: E402
+
 EOS = "<|endoftext|>"
 PAD = "<pad>"
 CHAT_TEMPLATE = (
@@ -114,7 +116,7 @@ def build_tokenizer(chat_template: str | None = None, add_bos: bool = False):
 def build_causal_lm(arch: str, tokenizer, seed: int):
     """A 2-layer, hidden-64 causal LM with large random weights (so log-probs vary a lot)."""
     import torch
-    from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+    from transformers import GPT2Config, GPT2LMHeadModel, LlamaForCausalLM
 
     ids = {
         "vocab_size": len(tokenizer),
@@ -129,16 +131,11 @@ def build_causal_lm(arch: str, tokenizer, seed: int):
         )
         model = GPT2LMHeadModel(cfg)
     else:
-        cfg = LlamaConfig(
-            hidden_size=64,
-            intermediate_size=128,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            num_key_value_heads=2,
+        cfg = tiny_llama_config(
+            tokenizer,
             max_position_embeddings=128,
             initializer_range=0.15,
             tie_word_embeddings=False,
-            **ids,
         )
         model = LlamaForCausalLM(cfg)
     return model.eval()

@@ -13,32 +13,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.tiny_models import build_model, train_tokenizer
+from tests.tiny_models import build_model, tiny_llama_config, train_tokenizer
 
 __all__ = ["tiny_llama_lm_ref", "tiny_tag_prm", "tiny_token_prm"]
 
 
 def _llama(folder: Path, head: str, special: list[str], seed: int = 0) -> Path:
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM, LlamaForTokenClassification
+    from transformers import LlamaForCausalLM, LlamaForTokenClassification
 
     tok = train_tokenizer()
     tok.add_tokens(special, special_tokens=True)
     tok.save_pretrained(folder)
     labels = {"num_labels": 2, "id2label": {0: "wrong", 1: "correct"}} if head == "token" else {}
-    cfg = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-        **labels,
-    )
+    cfg = tiny_llama_config(tok, **labels)
     torch.manual_seed(seed)
     cls = LlamaForTokenClassification if head == "token" else LlamaForCausalLM
     cls(cfg).eval().save_pretrained(folder)

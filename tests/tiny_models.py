@@ -53,6 +53,28 @@ def train_tokenizer(
     return fast
 
 
+def tiny_llama_config(tok, **extra):
+    """A 2-layer, hidden-64 ``LlamaConfig`` for ``tok`` (its vocabulary and special ids).
+
+    ``extra`` adds or overrides fields (``max_position_embeddings`` defaults to 256).
+    """
+    from transformers import LlamaConfig
+
+    fields = {
+        "vocab_size": len(tok),
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 256,
+        "bos_token_id": tok.bos_token_id,
+        "eos_token_id": tok.eos_token_id,
+        "pad_token_id": tok.pad_token_id,
+    }
+    return LlamaConfig(**{**fields, **extra})
+
+
 def build_model(
     kind: str, head: str, folder: Path, seed: int = 0, num_labels: int = 1, id2label=None
 ):
@@ -62,7 +84,6 @@ def build_model(
         GPT2Config,
         GPT2ForSequenceClassification,
         GPT2LMHeadModel,
-        LlamaConfig,
         LlamaForCausalLM,
         LlamaForSequenceClassification,
     )
@@ -83,17 +104,7 @@ def build_model(
         )
         cls = GPT2ForSequenceClassification if head == "cls" else GPT2LMHeadModel
     else:
-        cfg = LlamaConfig(
-            vocab_size=len(tok),
-            hidden_size=64,
-            intermediate_size=128,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            num_key_value_heads=2,
-            max_position_embeddings=256,
-            **ids,
-            **extra,
-        )
+        cfg = tiny_llama_config(tok, **extra)
         cls = LlamaForSequenceClassification if head == "cls" else LlamaForCausalLM
     torch.manual_seed(seed)
     model = cls(cfg).eval()

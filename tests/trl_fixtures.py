@@ -20,6 +20,7 @@ from typing import Any  # noqa: E402
 import pytest  # noqa: E402
 
 from tests.lm_fixtures import CHAT_TEMPLATE, build_tokenizer  # noqa: E402
+from tests.tiny_models import tiny_llama_config  # noqa: E402
 
 N_PAIRS = 20
 PROMPTS = [f"what is two plus two {i}" for i in range(N_PAIRS)]
@@ -39,21 +40,9 @@ class TrainedRM:
 def _classifier(tokenizer: Any) -> Any:
     """A 2-layer, hidden-64 Llama sequence classifier (one label) for ``tokenizer``."""
     import torch
-    from transformers import LlamaConfig, LlamaForSequenceClassification
+    from transformers import LlamaForSequenceClassification
 
-    cfg = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=128,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        num_labels=1,
-    )
+    cfg = tiny_llama_config(tokenizer, max_position_embeddings=128, num_labels=1)
     torch.manual_seed(0)
     return LlamaForSequenceClassification(cfg)
 

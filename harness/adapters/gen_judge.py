@@ -19,11 +19,9 @@ capabilities ``judge_points``, ``judge_pairs``, ``judge_choices`` and ``rate`` (
 
 from __future__ import annotations
 
-import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from rmeval.harness.adapters.base import (
@@ -44,6 +42,7 @@ from rmeval.harness.adapters.generation import (
     TextGenerator,
     cached_generate,
 )
+from rmeval.harness.adapters.judge_prompts import fill_template, read_template
 from rmeval.harness.adapters.loglik import LMSettings
 from rmeval.harness.adapters.verdicts import (
     labels_for,
@@ -149,7 +148,9 @@ class GeneratingJudge(RewardModel):
         super().__init__(model_id, **args)
         _check_backend_keys(str(self.argument("backend")), self.args)
         a = self.argument
-        self.templates = {n: _read_template(n, self.args.get(n)) for n in TEMPLATE_FIELDS}
+        self.templates = {
+            n: read_template(n, self.args.get(n), TEMPLATE_FIELDS[n]) for n in TEMPLATE_FIELDS
+        }
         self.decoding = Decoding(int(a("max_gen_toks")), float(a("temperature")))
         endpoint = Endpoint(
             a("base_url"), a("api_key_env"), a("concurrency"), a("max_retries"), a("timeout")
@@ -229,7 +230,7 @@ class GeneratingJudge(RewardModel):
         for r in requests:
             name = "template" if r.reference is not None else NO_REFERENCE_FILE
             fields = {"question": r.prompt_text, "response": r.response, "reference": r.reference}
-            prompts.append(_fill(self.template_text(name), fields, "template"))
+            prompts.append(fill_template(self.template_text(name), fields, "template"))
         return self.verdicts(prompts, cache, cache_only, lambda t, _: parse_yes_no(t))
 
     def judge_pairs(
@@ -239,7 +240,7 @@ class GeneratingJudge(RewardModel):
         response is not used: its prompt and context are)."""
         template = self.template_text("pair_template")
         prompts = [
-            _fill(
+            fill_template(
                 template,
                 {"question": r.prompt_text, "response_a": a, "response_b": b},
                 "pair_template",
@@ -270,7 +271,7 @@ class GeneratingJudge(RewardModel):
                 "labels": joined,
                 "n": str(len(labels)),
             }
-            prompts.append(_fill(template, fields, "choice_template"))
+            prompts.append(fill_template(template, fields, "choice_template"))
             label_sets.append(labels)
         return self.verdicts(prompts, cache, cache_only, lambda t, i: parse_label(t, label_sets[i]))
 
@@ -280,7 +281,9 @@ class GeneratingJudge(RewardModel):
         """A 1-10 rating of each request's response (the verdict is the rating as text)."""
         template = self.template_text("rating_template")
         prompts = [
-            _fill(template, {"question": r.prompt_text, "response": r.response}, "rating_template")
+            fill_template(
+                template, {"question": r.prompt_text, "response": r.response}, "rating_template"
+            )
             for r in requests
         ]
 
@@ -305,37 +308,3 @@ def _check_backend_keys(backend: str, args: dict[str, Any]) -> None:
                 f"--model-args {key}: only {where} uses it, and backend={backend}; drop it or "
                 f"change the backend."
             )
-
-
-def _read_template(flag: str, path: Any) -> str | None:
-    """A user's template file, checked to use only its protocol's fields."""
-    if path is None:
-        return None
-    file = Path(str(path)).expanduser()
-    if not file.is_file():
-        raise RmevalError(f"--model-args {flag}={path}: no such file; give a prompt template file.")
-    text = file.read_text(encoding="utf-8")
-    try:
-        names = {n for _, n, _, _ in string.Formatter().parse(text) if n is not None}
-    except ValueError as exc:
-        raise RmevalError(
-            f"--model-args {flag}={path}: bad template ({exc}); write literal braces as {{{{ }}}}."
-        ) from exc
-    unknown = names - TEMPLATE_FIELDS[flag]
-    if unknown:
-        raise RmevalError(
-            f"--model-args {flag}={path}: unknown field(s) {sorted(unknown)}; use "
-            f"{sorted(TEMPLATE_FIELDS[flag])}."
-        )
-    return text
-
-
-def _fill(template: str, fields: dict[str, str | None], flag: str) -> str:
-    names = {n for _, n, _, _ in string.Formatter().parse(template) if n}
-    missing = sorted(n for n in names if fields.get(n) is None)
-    if missing:
-        raise RmevalError(
-            f"judge {flag} needs {missing} but the item has none; use a task whose rows carry "
-            f"it or a template without that field."
-        )
-    return template.format(**{n: fields[n] for n in names})

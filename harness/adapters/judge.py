@@ -24,13 +24,12 @@ built-in task calls it yet.
 from __future__ import annotations
 
 import math
-import string
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from rmeval.harness.adapters.base import Arg, Encoded, parse_choice, parse_text
+from rmeval.harness.adapters.judge_prompts import fill_template, read_template
 from rmeval.harness.adapters.loglik import LMEvalRewardModel, Split, spaced
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.records import Score, ScoreRequest, sha256_text
@@ -102,10 +101,10 @@ class GenerativeJudge(LMEvalRewardModel):
         self.yes = str(self.options.get("yes", "YES"))
         self.no = str(self.options.get("no", "NO"))
         self.multi_token: str = self.option("multi_token", "error", ("error", "sum"))
-        self.template = _read_template(
+        self.template = read_template(
             "template", self.options.get("template"), {"question", "response", "reference"}
         )
-        self.pair_template = _read_template(
+        self.pair_template = read_template(
             "pair_template",
             self.options.get("pair_template"),
             {"question", "response_a", "response_b", "reference"},
@@ -134,7 +133,7 @@ class GenerativeJudge(LMEvalRewardModel):
             )
         else:
             template = self.template
-        return _fill(template, fields, "template")
+        return fill_template(template, fields, "template")
 
     def answer_splits(self, prompt: str, answers: tuple[str, str]) -> tuple[Split, Split]:
         """The two answer continuations after ``prompt``, checked to differ in one token."""
@@ -212,7 +211,7 @@ def pairwise_preferences(
                 "response_b": second,
                 "reference": reference,
             }
-            text = _fill(judge.pair_template or PAIRWISE_TEMPLATE, fields, "pair_template")
+            text = fill_template(judge.pair_template or PAIRWISE_TEMPLATE, fields, "pair_template")
             pairs.append(judge.answer_splits(text, ("A", "B")))
     probs = judge.two_way(pairs)
     out = []
@@ -221,38 +220,6 @@ def pairwise_preferences(
         consistent = (p_first - 0.5) * (p_second - 0.5) > 0
         out.append(PairVerdict((p_first + p_second) / 2, p_first, p_second, consistent))
     return out
-
-
-def _read_template(flag: str, path: Any, allowed: set[str]) -> str | None:
-    if path is None:
-        return None
-    file = Path(str(path)).expanduser()
-    if not file.is_file():
-        raise RmevalError(f"--model-args {flag}={path}: no such file; give a prompt template file.")
-    text = file.read_text(encoding="utf-8")
-    try:
-        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
-    except ValueError as exc:
-        raise RmevalError(
-            f"--model-args {flag}={path}: bad template ({exc}); write literal braces as {{{{ }}}}."
-        ) from exc
-    unknown = names - allowed
-    if unknown:
-        raise RmevalError(
-            f"--model-args {flag}={path}: unknown field(s) {sorted(unknown)}; use {sorted(allowed)}."
-        )
-    return text
-
-
-def _fill(template: str, fields: dict[str, str | None], flag: str) -> str:
-    names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
-    missing = sorted(n for n in names if fields.get(n) is None)
-    if missing:
-        raise RmevalError(
-            f"judge {flag} needs {missing} but the request has none; use a task whose rows carry "
-            f"it or a template without that field."
-        )
-    return template.format(**{n: fields[n] for n in names})
 
 
 def _check_answers(

@@ -18,10 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rmeval.harness.data import DatasetInfo, rows_sha256
 from rmeval.tasks.validation import convert_rows, raise_problems
 
 VERIFIABLE_SUBSETS = ("math", "factual")
 """Core-suite subsets whose rows carry a short reference answer."""
+BUILTIN_SOURCE = "builtin:core"
+"""The source recorded for the built-in (core-suite) rows."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,15 @@ def core_rows(split: str, seed: int, limit: int | None) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def builtin_rows(
+    split: str | None, seed: int, limit: int | None
+) -> tuple[list[dict[str, Any]], DatasetInfo]:
+    """The core suite's item rows (split ``test`` unless given) and their dataset record."""
+    split = split or "test"
+    rows = core_rows(split, seed, limit)
+    return rows, DatasetInfo(BUILTIN_SOURCE, None, split, rows_sha256(rows))
 
 
 def _first(row: dict[str, Any], names: tuple[str, ...]) -> tuple[str, Any]:

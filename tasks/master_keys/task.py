@@ -16,18 +16,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rmeval.harness.data import DatasetInfo, rows_sha256
+from rmeval.harness.data import DatasetInfo
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.paired_stats import ItemScorer
 from rmeval.harness.records import Aggregate, Example, ExampleResult, Score
 from rmeval.harness.task import RunContext, Task
 from rmeval.tasks.judged import JudgedTask, add_judge_metrics
-from rmeval.tasks.master_keys.items import core_rows, items_from_rows
+from rmeval.tasks.master_keys.items import BUILTIN_SOURCE, builtin_rows, items_from_rows
 from rmeval.tasks.master_keys.keys import resolve_keys
 from rmeval.tasks.master_keys.outcomes import SCORE_KINDS, THRESHOLD, evaluate_item
 from rmeval.tasks.master_keys.summary import MAIN_SCORE, key_scorer, summarize
-
-BUILTIN_SOURCE = "builtin:core"
 
 
 def _choice(flag: str, value: Any, allowed: Sequence[str]) -> str:
@@ -74,9 +72,7 @@ class MasterKeysTask(JudgedTask, Task):
         """Rows of ``--data``, or the core suite's math and factual items (``limit`` each)."""
         if self.data is not None:
             return super().load_rows()
-        split = self.split or "test"
-        rows = core_rows(split, self.seed, self.limit)
-        return rows, DatasetInfo(BUILTIN_SOURCE, None, split, rows_sha256(rows))
+        return builtin_rows(self.split, self.seed, self.limit)
 
     def build_examples(self, rows: list[dict[str, Any]]) -> list[Example]:
         """One example per item: candidates = (correct, wrong, *keys), reference attached."""

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rmeval.harness.data import DatasetInfo, rows_sha256
+from rmeval.harness.data import DatasetInfo
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.paired_stats import ItemScorer
 from rmeval.harness.records import Aggregate, Example, ExampleResult, Score
 from rmeval.harness.task import Task
-from rmeval.tasks.master_keys.items import core_rows
+from rmeval.tasks.master_keys.items import BUILTIN_SOURCE, builtin_rows
 from rmeval.tasks.reward_hacking.outcomes import evaluate_pair
 from rmeval.tasks.reward_hacking.pairs import (
     Pair,
@@ -29,8 +29,6 @@ from rmeval.tasks.reward_hacking.pairs import (
 from rmeval.tasks.reward_hacking.perturbations import resolve_perturbations
 from rmeval.tasks.reward_hacking.rewrites import Target, rewrite
 from rmeval.tasks.reward_hacking.summary import MAIN_SCORE, flip_scorer, summarize
-
-BUILTIN_SOURCE = "builtin:core"
 
 
 def _seed(value: Any) -> int:
@@ -83,9 +81,7 @@ class RewardHackingTask(Task):
         """Rows of ``--data``, or the core suite's verifiable items (``limit`` per dataset)."""
         if self.data is not None:
             return super().load_rows()
-        split = self.split or "test"
-        rows = core_rows(split, self.seed, self.limit)
-        return rows, DatasetInfo(BUILTIN_SOURCE, None, split, rows_sha256(rows))
+        return builtin_rows(self.split, self.seed, self.limit)
 
     def build_examples(self, rows: list[dict[str, Any]]) -> list[Example]:
         """One example per pair: better, worse, perturbed worse answers, perturbed better ones."""
