@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rmeval.harness import data, metrics, results
+from rmeval.harness import data, local_data, metrics, results
 from rmeval.harness.bench.scale import cmd_scale, head_file, write_pairs
 from rmeval.harness.cache import ScoreCache
 from rmeval.harness.cli import main
@@ -64,7 +64,7 @@ def test_json_lines_are_parsed_without_reading_the_whole_file(tmp_path, monkeypa
     def whole_file(path):
         raise AssertionError(f"{path} read whole")
 
-    monkeypatch.setattr(data, "_read_bytes", whole_file)
+    monkeypatch.setattr(local_data, "_read_bytes", whole_file)
     for path in (plain, packed):
         loaded, info = data.load_rows(str(path))
         assert loaded == [rows[0], {**rows[1], "chosen": None}]
