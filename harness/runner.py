@@ -144,21 +144,33 @@ def build_tasks(names: Sequence[str], opts: RunOptions) -> list[Task]:
     return tasks
 
 
-def _check_task_args(task_args: dict[str, Any], tasks: Sequence[Task]) -> None:
-    """Refuse a ``--task-args`` key that no task accepts (a typo would otherwise be ignored).
-    A key used by some of the tasks is fine: the arguments go to every task."""
+def _accepted_options(task_class: type) -> set[str]:
+    """The ``--task-args`` keys a task class names in its constructors (``--data`` and
+    ``--limit`` excluded: they have their own flags)."""
     import inspect
 
     accepted: set[str] = set()
+    for cls in task_class.__mro__:
+        init = cls.__dict__.get("__init__")
+        if init is not None and cls is not object:
+            params = inspect.signature(init).parameters.values()
+            accepted |= {
+                p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            }
+    return accepted - {"self", "data", "limit"}
+
+
+def _check_task_args(task_args: dict[str, Any], tasks: Sequence[Task]) -> None:
+    """Refuse a ``--task-args`` key that no task accepts (a typo would otherwise be ignored),
+    and take each key out of the tasks that do not name it: the arguments go to every task,
+    but a task records only those it applies."""
+    accepted: set[str] = set()
     for task in tasks:
-        for cls in type(task).__mro__:
-            init = cls.__dict__.get("__init__")
-            if init is not None and cls is not object:
-                params = inspect.signature(init).parameters.values()
-                accepted |= {
-                    p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-                }
-    accepted -= {"self", "data", "limit"}  # set by --data and --limit
+        own = _accepted_options(type(task))
+        accepted |= own
+        for key in set(task_args) - own:
+            task.params.pop(key, None)
+            task.options.pop(key, None)
     unknown = sorted(set(task_args) - accepted)
     if unknown:
         raise RmevalError(

@@ -286,6 +286,8 @@ def test_task_args_used_by_one_of_the_tasks_are_accepted(tmp_path):
     opts = RunOptions(["length"], ["core", "master-keys"], task_args={"default_keys": True})
     tasks = build_tasks(opts.tasks, opts)  # core has no default_keys option: still fine
     assert [t.name for t in tasks] == ["core-pairwise", "core-bon", "master-keys"]
+    # only the task that applies an argument records it (no argument recorded but not applied)
+    assert [t.params.get("default_keys") for t in tasks] == [None, None, True]
 
 
 def test_config_file_mirrors_flags(tmp_path):
