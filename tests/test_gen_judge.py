@@ -98,6 +98,10 @@ def test_choice_and_rating_grammars():
     assert parse_rating("Rating: [[7]]") == 7 and parse_rating("rating: 10") == 10
     assert parse_rating("[[11]]") is None and parse_rating("[[3]] then [[4]]") is None
     assert parse_rating("no number") is None
+    # decimals are read whole, never cut to their integer part
+    assert parse_rating("Rating: 7.5") == 7.5 and parse_rating("Rating: 8.5/10") == 8.5
+    assert parse_rating("[[8.0]]") == 8.0 and parse_rating("Rating: [[7.5]]") == 7.5
+    assert parse_rating("[[10.5]]") is None
 
 
 # -- hand computations with scripted judges ------------------------------------------------------

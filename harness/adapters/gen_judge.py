@@ -289,7 +289,7 @@ class GeneratingJudge(RewardModel):
 
         def read(text: str, _: int) -> str | None:
             value = parse_rating(text)
-            return None if value is None else str(value)
+            return None if value is None else f"{value:g}"
 
         return self.verdicts(prompts, cache, cache_only, read)
 

@@ -11,8 +11,8 @@ different verdicts): the caller counts it, it never becomes NO or B by default.
   ``[[B]]`` is unparseable (RewardBench's reference would take A: rmeval does not guess).
 - **choice** (best of n, labels A, B, C, ...): ``[[X]]`` with X one of the labels shown, exactly
   one distinct label; or a lone label as the whole reply.
-- **rating** (1-10): ``[[N]]`` with an integer N from 1 to 10, exactly one distinct value; else
-  ``Rating: N``.
+- **rating** (1-10): ``[[N]]`` with a number N from 1 to 10 (decimals such as ``8.5`` kept),
+  exactly one distinct value; else ``Rating: N``.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ TIE = "tie"
 """The pairwise verdict for ``[[C]]``."""
 
 _WORD = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
-_BRACKETED = re.compile(r"\[\[\s*([A-Za-z]+|\d+)\s*\]\]")
+_NUMBER = r"\d+(?:\.\d+)?"
+_BRACKETED = re.compile(rf"\[\[\s*([A-Za-z]+|{_NUMBER})\s*\]\]")
 _LONE = re.compile(r"^\W*([A-Za-z])\W*$")
-_RATING = re.compile(r"rating\s*[:=]?\s*(\d+)\b", re.IGNORECASE)
+_RATING = re.compile(rf"rating\s*[:=]?\s*({_NUMBER})", re.IGNORECASE)
 
 
 def _one(found: Sequence[str]) -> str | None:
@@ -62,15 +63,17 @@ def parse_pair(text: str) -> str | None:
     return label
 
 
-def parse_rating(text: str, low: int = 1, high: int = 10) -> int | None:
-    """An integer rating in ``[low, high]`` from ``[[N]]``, else ``Rating: N``; None otherwise."""
-    values = [int(m) for m in _BRACKETED.findall(text) if m.isdigit()]
+def parse_rating(text: str, low: int = 1, high: int = 10) -> float | None:
+    """A rating in ``[low, high]`` (decimals kept, as MT-Bench's ``[[8.5]]``) from ``[[N]]``,
+    else ``Rating: N``; None otherwise."""
+    values = [float(m) for m in _BRACKETED.findall(text) if m[0].isdigit()]
     if not values:
-        values = [int(m) for m in _RATING.findall(text)]
-    value = _one([str(v) for v in values])
-    if value is None or not low <= int(value) <= high:
+        values = [float(m) for m in _RATING.findall(text)]
+    distinct = set(values)
+    if len(distinct) != 1:
         return None
-    return int(value)
+    value = distinct.pop()
+    return value if low <= value <= high else None
 
 
 def labels_for(n: int) -> list[str]:
