@@ -237,3 +237,60 @@ def test_step_tasks_and_scalar_tasks_refuse_the_wrong_model(tiny_token_prm):
         process.check_model(build_model("embed", {}))
     for task in (process, pairwise):  # the baselines give both kinds
         task.check_model(build_model("random", {}))
+
+
+@pytest.mark.parametrize("kind", ["prm-token", "prm-tag"])
+def test_marker_prms_score_the_same_left_and_right_padded(
+    kind, tiny_token_prm, tiny_tag_prm, tmp_path
+):
+    """Step positions count unpadded ids; a left-padded row reads them past its padding
+    (padding_side is not in the fingerprint, so both sides must give the same vector)."""
+    folder = tiny_token_prm if kind == "prm-token" else tiny_tag_prm
+    # two solutions one word apart: one batch through the scorer, the shorter row padded
+    steps = [("two plus three is five", "so it is five"), ("two plus three is five", "so five")]
+    reqs = [ScoreRequest(PROMPT, STEP_JOIN.join(s), steps=s) for s in steps]
+    alone = [
+        build_model(f"{kind}:{folder}", {}).forward([e])[0]
+        for e in build_model(f"{kind}:{folder}", {}).encode(reqs)
+    ]
+    for side in ("right", "left"):
+        model = build_model(f"{kind}:{folder}", {"padding_side": side})
+        cache = ScoreCache(tmp_path / f"{side}.sqlite")  # the fingerprint does not hold the side
+        scores, _ = score_requests(model, reqs, cache, batch_tokens=4096, progress=False)
+        for r, one in zip(reqs, alone):
+            assert scores[r.key].steps == pytest.approx(one.steps, abs=1e-5)
+        # rows of very different lengths in one padded batch
+        encoded = model.encode(step_requests())
+        batched = model.forward(encoded)
+        for e, score in zip(encoded, batched):
+            assert score.steps == pytest.approx(model.forward([e])[0].steps, abs=1e-5)
+
+
+def test_tag_prm_applies_the_lm_post_head_transform(tmp_path):
+    """Granite divides its logits by ``logits_scaling``: the two-row head shortcut must too,
+    matching the model's own forward."""
+    from transformers import AutoModelForCausalLM, GraniteConfig, GraniteForCausalLM
+
+    from tests.tiny_models import tiny_llama_config, train_tokenizer
+
+    tok = train_tokenizer()
+    tok.add_tokens(["ки"], special_tokens=True)
+    tok.save_pretrained(tmp_path / "granite")
+    fields = tiny_llama_config(tok).to_dict()
+    keep = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers")
+    keep += ("num_attention_heads", "num_key_value_heads", "max_position_embeddings")
+    keep += ("bos_token_id", "eos_token_id", "pad_token_id")
+    cfg = GraniteConfig(**{k: fields[k] for k in keep}, logits_scaling=8.0)
+    torch.manual_seed(0)
+    GraniteForCausalLM(cfg).eval().save_pretrained(tmp_path / "granite")
+    _, _, got = scored(f"prm-tag:{tmp_path / 'granite'}", tmp_path)
+    net = AutoModelForCausalLM.from_pretrained(tmp_path / "granite").eval()
+    tag = tok.convert_tokens_to_ids("ки")
+    good, bad = tok("+")["input_ids"][0], tok("-")["input_ids"][0]
+    for steps, score in zip(STEPS, got):
+        text = f"{PROMPT} " + "\n".join(f"{s} ки" for s in steps)
+        ids = torch.tensor([tok(text)["input_ids"]])
+        with torch.no_grad():
+            logits = net(input_ids=ids).logits[0]
+        pair = logits[ids[0] == tag][:, [good, bad]].softmax(-1)
+        assert score.steps == pytest.approx(pair[:, 0].tolist(), abs=1e-5)

@@ -15,7 +15,9 @@ of tokens), each step read at its separator's last token.
 
 ``--model prm-tag:FOLDER`` (Math-Shepherd): a causal LM reads ``{prompt} {step_1} TAG\\n...
 {step_n} TAG`` (``tag=``, default ``ки``); at each tag position the step score is
-P(good) / (P(good) + P(bad)) of the next-token distribution (``good=+``, ``bad=-``).
+P(good) / (P(good) + P(bad)) of the next-token distribution (``good=+``, ``bad=-``), after the
+LM's own post-head transform (Cohere ``logit_scale``, Granite ``logits_scaling``, Gemma2
+``final_logit_softcapping``).
 
 With ``layout=qwen`` separators, and tags and the good/bad tokens, must each be one token of the tokenizer, and the text
 must hold exactly one marker per step (a step that contains one is refused). One forward pass
@@ -134,8 +136,12 @@ class MarkerPRM(HFRewardModel):
     def forward_collated(self, inputs: dict[str, Any], batch: Sequence[Encoded]) -> list[Score]:
         import torch
 
+        # step positions count unpadded ids: a left-padded row moves them by its gap
+        width = int(inputs["input_ids"].shape[-1])
+        left = self._padding.side == "left"
+        gaps = [width - e.n_tokens if left else 0 for e in batch]
         rows = [i for i, e in enumerate(batch) for p in e.payload["steps"] if p >= 0]
-        cols = [p for e in batch for p in e.payload["steps"] if p >= 0]
+        cols = [p + g for e, g in zip(batch, gaps) for p in e.payload["steps"] if p >= 0]
         device = inputs["input_ids"].device
         with torch.inference_mode():
             probs = self.step_probabilities(
@@ -317,4 +323,23 @@ class TagTokenPRM(MarkerPRM):
         logits = torch.nn.functional.linear(
             hidden[rows, cols], head.weight[pair], None if head.bias is None else head.bias[pair]
         )
-        return logits.float().softmax(-1)[:, 0]
+        return head_transform(model.config, logits.float()).softmax(-1)[:, 0]
+
+
+def head_transform(config: Any, logits: Any) -> Any:
+    """``logits`` after the causal LM's own post-head transform, which the two-row shortcut
+    of the LM head skips: Cohere's ``logit_scale`` (times), Granite's ``logits_scaling``
+    (divided by), Gemma2-style ``final_logit_softcapping`` (``cap * tanh(x / cap)``)."""
+    import torch
+
+    config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    scale = getattr(config, "logit_scale", None)
+    if scale is not None:
+        logits = logits * float(scale)
+    scaling = getattr(config, "logits_scaling", None)
+    if scaling is not None:
+        logits = logits / float(scaling)
+    cap = getattr(config, "final_logit_softcapping", None)
+    if cap is not None:
+        logits = float(cap) * torch.tanh(logits / float(cap))
+    return logits

@@ -62,7 +62,7 @@ class ImplicitPRM(LMEvalRewardModel):
         ref = self.options.get("ref")
         if ref is None:
             raise RmevalError("--model prm-implicit:POLICY needs --model-args ref=REFERENCE_MODEL.")
-        self.ref = LMEvalModel(str(ref), self.settings)
+        self.ref = LMEvalModel(str(ref), self.settings.without_weight_edits())
         self.beta = float(self.argument("beta"))
 
     def fingerprint_fields(self) -> dict[str, Any]:
