@@ -198,7 +198,8 @@ def normalise(rows: list[Row], columns: Mapping[str, str]) -> tuple[str, list[Ro
     for row, raw in zip(mapped, rows):
         flat = to_flat(row, fmt) if isinstance(row, dict) else row
         if isinstance(flat, list):
-            rid = (row if isinstance(row, dict) else raw).get("id")
+            # a row whose mapping failed still has its id under the mapped column (id=COL)
+            rid = row.get("id") if isinstance(row, dict) else raw.get(columns.get("id", "id"))
             flat = {"id": rid, PROBLEM: f"{flat[0]} ({fmt} format)"}
         out.append(flat)
     return fmt, out

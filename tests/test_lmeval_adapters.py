@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 from rmeval.harness.adapters.dpo import DPOImplicitReward
@@ -370,3 +371,54 @@ def test_end_to_end_pairwise_run_writes_results(make, tmp_path, lm_dirs):  # noq
     assert result["model"]["type"] == model.type_name
     assert result["metrics"]["accuracy"]["n"] == len(rows)
     assert result["counts"]["invalid"] == 0
+
+
+# -- dpo with a PEFT adapter on the policy -----------------------------------------------------
+def _save_lora(base: Path, folder: Path, seed: int) -> Path:
+    """A LoRA (q_proj, v_proj) with random, non-zero weights on the causal LM in ``base``."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_pretrained(base)
+    config = LoraConfig(
+        r=4,
+        lora_alpha=16,
+        target_modules=["q_proj", "v_proj"],
+        task_type="CAUSAL_LM",
+        init_lora_weights=False,  # random B too, so the adapter changes the outputs
+    )
+    get_peft_model(model, config).save_pretrained(folder)
+    return folder
+
+
+def test_dpo_peft_applies_to_the_policy_only_and_is_fingerprinted_by_content(
+    tmp_path,
+    lm_dirs,  # noqa: F811
+    direct_lms,  # noqa: F811
+):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    base = lm_dirs["llama"]
+    lora = _save_lora(base, tmp_path / "lora", seed=7)
+    merged = tmp_path / "merged"
+    plain = AutoModelForCausalLM.from_pretrained(base)
+    PeftModel.from_pretrained(plain, str(lora)).merge_and_unload().save_pretrained(merged)
+    AutoTokenizer.from_pretrained(base).save_pretrained(merged)
+    policy, ref = DirectLM(merged), direct_lms["llama"]
+
+    model = DPOImplicitReward(str(base), ref=str(base), peft=str(lora), device="cpu")
+    want = []
+    for r in REQUESTS:
+        pair = (user_context(policy, r.prompt), r.response)
+        want.append(policy.response_logprob(*pair) - ref.response_logprob(*pair))
+    assert max(abs(w) for w in want) > 0.1  # the adapter changes the log-probs
+    assert scores(model) == pytest.approx(want, abs=TOL)
+    assert "peft" not in model.ref.settings.extra
+
+    before = DPOImplicitReward(str(base), ref=str(base), peft=str(lora)).fingerprint()
+    _save_lora(base, lora, seed=8)  # retrained in place: same path, other weights
+    after = DPOImplicitReward(str(base), ref=str(base), peft=str(lora)).fingerprint()
+    assert before != after

@@ -106,3 +106,20 @@ def test_add_bos_token_false_drops_the_bos_of_plain_text(boundary_dirs):  # noqa
     assert with_bos.context_ids[1:] == without.context_ids
     assert with_bos.continuation_ids == without.continuation_ids
     assert plain.fingerprint() != bare.fingerprint()
+
+
+def test_an_eos_the_tokenizer_appends_is_not_a_response_token():
+    from tokenizers.processors import TemplateProcessing
+
+    from tests.lm_fixtures import BOS, EOS, build_tokenizer
+
+    tok = build_tokenizer(add_bos=True)
+    bos, eos = tok.convert_tokens_to_ids(BOS), tok.convert_tokens_to_ids(EOS)
+    tok._tokenizer.post_processor = TemplateProcessing(  # as add_eos_token=True does
+        single=f"{BOS} $A {EOS}", special_tokens=[(BOS, bos), (EOS, eos)]
+    )
+    assert tok("the cat")["input_ids"][-1] == eos
+    ctx, cont = exact_ids(tok, "the cat sat\n", "on a mat", special=True, prefix_id=None)
+    plain = tok("on a mat", add_special_tokens=False)["input_ids"]
+    assert cont == plain and eos not in cont
+    assert ctx == tok("the cat sat\n")["input_ids"][:-1]  # BOS kept, EOS dropped

@@ -152,3 +152,16 @@ def test_hub_config_name_is_refused_where_rows_are_generated():
 
     with pytest.raises(RmevalError, match="name=x: core-pairwise loads its own rows"):
         core_pairwise(name="x")
+
+
+def test_a_row_missing_a_mapped_column_is_named_by_its_mapped_id(tmp_path):
+    rows = [{"uid": "q7", "question": "q", "good": "y"}]  # no 'bad' column
+    with pytest.raises(DataError) as err:
+        pairwise(
+            data=_write(tmp_path, "noid.jsonl", rows),
+            chosen="good",
+            rejected="bad",
+            prompt="question",
+            id="uid",
+        ).examples()
+    assert err.value.problems[0].startswith("row q7: has no column 'bad'")

@@ -86,3 +86,16 @@ def test_folder_fingerprint_hashes_only_the_files_the_model_loads(trl_models, tm
     again = HFRewardModel(str(folder), device="cpu")
     assert "chat_template.jinja" in again.checkpoint.provenance["files"]
     assert again.fingerprint() != first  # the tokenizer now loads a template
+
+
+def test_a_pickled_peft_adapter_is_hashed(tmp_path):
+    from rmeval.harness.adapters.hub import folder_hashes
+
+    (tmp_path / "adapter_config.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "adapter_model.bin").write_bytes(b"pickled lora weights")
+    (tmp_path / "training_args.bin").write_bytes(b"not loaded")
+    hashes = folder_hashes(tmp_path)
+    assert set(hashes) == {"adapter_config.json", "adapter_model.bin"}
+    first = hashes["adapter_model.bin"]
+    (tmp_path / "adapter_model.bin").write_bytes(b"retrained lora weights")
+    assert folder_hashes(tmp_path)["adapter_model.bin"] != first

@@ -21,6 +21,7 @@ LOADED = (
     "pytorch_model*.bin",
     "*.index.json",
     "adapter_config.json",
+    "adapter_model.bin",
     "tokenizer.json",
     "tokenizer_config.json",
     "special_tokens_map.json",

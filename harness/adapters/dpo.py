@@ -56,7 +56,9 @@ class DPOImplicitReward(LMEvalRewardModel):
                 "--model dpo:POLICY needs exactly one of --model-args ref=REF_MODEL or "
                 "ref_free=sum|avg|norm."
             )
-        self.ref = LMEvalModel(str(ref), self.settings) if ref is not None else None
+        # peft=/delta= edit the policy's weights only; the reference is the plain model.
+        ref_settings = self.settings.without_weight_edits()
+        self.ref = LMEvalModel(str(ref), ref_settings) if ref is not None else None
 
     def fingerprint_fields(self) -> dict[str, Any]:
         ref = self.ref.fingerprint_fields() if self.ref is not None else None

@@ -57,6 +57,11 @@ COMMON_KEYS = frozenset(
 )
 """``--model-args`` every lm-eval adapter understands; the rest goes to the lm-eval model."""
 
+WEIGHT_EDIT_KEYS = ("peft", "delta")
+"""lm-eval ``hf`` arguments that change the loaded weights (a PEFT adapter, delta weights):
+they belong to the model they were given for, never to a reference loaded alongside it, and
+a local folder among them is fingerprinted by its files' contents."""
+
 
 @dataclass(frozen=True)
 class LMSettings:
@@ -103,10 +108,33 @@ class LMSettings:
                 "max_length": self.max_length,
                 "trust_remote_code": self.trust_remote_code,
                 **self.extra,
+                **{
+                    k: _weights_fingerprint(self.extra[k])
+                    for k in WEIGHT_EDIT_KEYS
+                    if k in self.extra
+                },
             },
             "chat_template": self.chat_template,
             "token_rule": "lm-eval" if self.lm_eval_compat else "exact",
         }
+
+    def without_weight_edits(self) -> LMSettings:
+        """These settings minus ``peft``/``delta`` (for a reference model loaded next to the
+        policy those were given for)."""
+        from dataclasses import replace
+
+        extra = {k: v for k, v in self.extra.items() if k not in WEIGHT_EDIT_KEYS}
+        return replace(self, extra=extra)
+
+
+def _weights_fingerprint(value: Any) -> Any:
+    """A ``peft``/``delta`` value for the fingerprint: a local folder's file hashes (so an
+    adapter retrained in place changes it), else the value itself (a hub id)."""
+    text = str(value)
+    folder = Path(text).expanduser()
+    if hub.is_local(text) and folder.is_dir():
+        return {"files": hub.folder_hashes(folder)}
+    return value
 
 
 class LMEvalModel:

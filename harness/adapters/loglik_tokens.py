@@ -7,7 +7,9 @@ longest common prefix of the two, as TRL's DPO tokenisation finds the completion
 therefore belong to the context; a token that merges across the boundary belongs to the
 continuation. Text the chat template rendered is tokenised without added special tokens (the
 template writes its own); plain text with them, so a tokenizer that adds BOS adds it, as
-``tokenizer(text)`` does in TRL's trainers.
+``tokenizer(text)`` does in TRL's trainers; special ids it appends after the text (an EOS
+from ``add_eos_token``) are dropped from both before the common prefix is taken, so they are
+never counted as response tokens.
 
 ``lm_eval_compat=true`` keeps lm-eval's ``loglikelihood`` rule instead: trailing whitespace of
 the context moves to the front of the continuation (the separator and a template's final
@@ -65,11 +67,35 @@ def exact_ids(
     the first scored token needs something to condition on)."""
     ctx = tokenizer(context, add_special_tokens=special)["input_ids"]
     whole = tokenizer(context + continuation, add_special_tokens=special)["input_ids"]
+    if special:  # an EOS the tokenizer appends is neither context nor response
+        trail = trailing_special_ids(tokenizer)
+        ctx, whole = _without_tail(ctx, trail), _without_tail(whole, trail)
     cut = common_prefix(ctx, whole)
     head, tail = list(whole[:cut]), list(whole[cut:])
     if not head and prefix_id is not None:
         head = [int(prefix_id)]
     return head, tail
+
+
+def trailing_special_ids(tokenizer: Any) -> list[int]:
+    """The special ids ``tokenizer(text)`` appends after the text (e.g. an EOS from
+    ``add_eos_token`` or a ``$A </s>`` post-processor); empty for most causal tokenizers.
+
+    ``tokenizer("")`` gives the leading and trailing ones together; the leading ones are those
+    it shares with the start of a non-empty text's encoding."""
+    empty = list(tokenizer("", add_special_tokens=True)["input_ids"])
+    if not empty:
+        return []
+    probe = list(tokenizer("a", add_special_tokens=True)["input_ids"])
+    lead = min(common_prefix(empty, probe), len(probe) - 1)
+    return empty[lead:]
+
+
+def _without_tail(ids: Sequence[int], tail: Sequence[int]) -> list[int]:
+    ids = list(ids)
+    if tail and ids[-len(tail) :] == list(tail):
+        return ids[: -len(tail)]
+    return ids
 
 
 def lm_eval_ids(lm: Any, context: str, continuation: str) -> tuple[list[int], list[int]]:
