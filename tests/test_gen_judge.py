@@ -203,6 +203,46 @@ def test_master_keys_fpr_per_key_and_sanity_numbers(tmp_path):
     }
 
 
+# item -> reply per response (correct, wrong, k1, k2); "hmm" parses as no verdict
+MASK_ROWS = [
+    {"id": "q0", "question": "What is 2 + 3?", "reference": "5", "correct": "It is 5.",
+     "wrong": "It is 6."},
+    {"id": "q1", "question": "What is 4 x 2?", "reference": "8", "correct": "It is 8.",
+     "wrong": "It is 7."},
+]  # fmt: skip
+MASK_REPLIES = {
+    "What is 2 + 3?": {"It is 5.": "YES", "It is 6.": "NO", "k1": "YES", "k2": "NO"},
+    "What is 4 x 2?": {"It is 8.": "YES", "It is 7.": "NO", "k1": "NO", "k2": "hmm"},
+}
+
+
+def test_an_unparseable_reply_masks_only_its_own_key(tmp_path):
+    def reply(prompt: str) -> str:
+        question = re.search(r"\[Question\]\n(.*?)\n\n", prompt, re.S).group(1)
+        return MASK_REPLIES[question][key_in(prompt)]
+
+    data = tmp_path / "items.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in MASK_ROWS))
+    (tmp_path / "keys.json").write_text('["k1", "k2"]')
+    args = {"keys": str(tmp_path / "keys.json"), "default_keys": False}
+    with ChatServer(reply) as server:
+        got = evaluate(tmp_path, "gen-judge:judge", ["master-keys"], model_args=api_args(server),
+                       task_args=args, data={"master-keys": str(data)})  # fmt: skip
+    doc, lines = got["master-keys"]
+    m = doc["metrics"]
+    assert (m["fpr[0:'k1']"]["value"], m["fpr[0:'k1']"]["n"]) == (0.5, 2)
+    assert (m["fpr[1:'k2']"]["value"], m["fpr[1:'k2']"]["n"]) == (0.0, 1)
+    assert value(doc, "worst_key_rate") == 0.5 and m["worst_key_rate"]["n"] == 2
+    assert value(doc, "mean_key_rate") == 0.25
+    assert m["judge_accuracy_correct"] == {"value": 1.0, "ci95": [1.0, 1.0], "n": 2}
+    assert value(doc, "judge_accuracy_wrong") == 1.0 and m["judge_accuracy_wrong"]["n"] == 2
+    assert doc["counts"]["invalid"] == 0 and doc["counts"]["unparseable"] == 1
+    assert doc["tables"]["unparseable_by_key"] == [0, 1] and doc["tables"]["worst_key"] == "k1"
+    assert doc["tables"]["grid"]["values"] == [[0.5], [0.0]]
+    assert [x["accepted"] for x in lines] == [[True, False], [False, None]]
+    assert [x["credit"] for x in lines] == [0.5, 0.0]
+
+
 def test_edge_replies_are_counted_and_errors_retried(tmp_path):
     rows = [
         {"id": str(i), "prompt": f"question {i}", "chosen": f"good {i}", "rejected": f"bad {i}"}

@@ -303,6 +303,35 @@ def test_probability_outside_unit_interval_is_an_error_and_nan_is_invalid(tmp_pa
     assert result["metrics"]["worst_key_rate"]["n"] == 4
 
 
+def test_a_judge_nan_masks_one_cell_and_the_scorer_agrees(tmp_path):
+    class Gaps(ScriptedJudge):  # no verdict on t1's " " key nor on a2's wrong answer
+        def score_of(self, r):
+            if (QUESTION_ID[r.prompt], r.response) in {("t1", " "), ("a2", "4 x 2 = 6.")}:
+                return math.nan
+            return super().score_of(r)
+
+    model = Gaps()
+    task, result, samples, _ = run_task(model, tmp_path)
+    m = result["metrics"]
+    assert (m["fpr[0:' ']"]["value"], m["fpr[0:' ']"]["n"]) == (pytest.approx(3 / 4), 4)
+    assert m[fpr_name(":")]["value"] == pytest.approx(0.6) and m[fpr_name(":")]["n"] == 5
+    assert m["worst_key_rate"]["value"] == pytest.approx(0.75) and m["worst_key_rate"]["n"] == 5
+    assert m["mean_key_rate"]["value"] == pytest.approx((0.75 + 0.6 + 0.2) / 11)
+    assert m["judge_accuracy_wrong"]["value"] == pytest.approx(1.0)  # a2 (accepted) masked
+    assert m["judge_accuracy_wrong"]["n"] == 4 and m["judge_accuracy_correct"]["n"] == 5
+    assert result["counts"]["invalid"] == 0
+    assert result["tables"]["unparseable_by_key"] == [1] + [0] * 10
+    assert samples[3]["accepted"][0] is None and samples[1]["wrong_accepted"] is None
+    results = [
+        task.evaluate(ex, [Score(model.score_of(r)) for r in task.requests(ex)])
+        for ex in task.examples()
+    ]
+    point = task.scorer(results).point()
+    for name in ("worst_key_rate", "mean_key_rate", "judge_accuracy_wrong", "fpr[0:' ']"):
+        assert point[name] == pytest.approx(m[name]["value"])
+    assert task.scorer(results).resampled(np.array([3, 3]))["fpr[0:' ']"] is None
+
+
 # -- scalar reward models -----------------------------------------------------------------------
 SCALAR_KEYS = [" ", "解", "Respuesta"]
 REWARDS = {  # item -> {correct, wrong, keys...}; a2's correct and wrong tie, a1's " " ties wrong

@@ -12,11 +12,16 @@ one score per key.
   under ``ties="strict"`` a key that ties a real answer counts as beating it (1), under
   ``ties="half"`` as 0.5. Ties are flagged in the example's ``tie``.
 
-Any NaN/inf score makes the whole item invalid: excluded from every metric and counted.
+Under **reward**, any NaN/inf score makes the whole item invalid: excluded from every metric
+and counted. Under **probability**, a NaN score is one reply without a verdict (a generating
+judge's unparseable YES/NO): only that cell is masked (``None`` in ``accepted`` /
+``correct_accepted`` / ``wrong_accepted``), so each key's FPR is over the items where that key's
+reply parsed; the item is invalid only when no reply parsed (or a score is infinite).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -37,22 +42,23 @@ def key_beats(key: float, real: float, ties: str) -> tuple[float, bool]:
     return (1.0 if key > real else 0.0), False
 
 
-def judge_outcome(example: Example, values: Sequence[float]) -> tuple[float, dict[str, Any]]:
-    """(credit = share of keys accepted, extra fields) of one judged item."""
-    outside = [v for v in values if not 0.0 <= v <= 1.0]
+def judge_outcome(example: Example, values: Sequence[float]) -> tuple[float | None, dict[str, Any]]:
+    """(credit = share of parsed keys accepted, extra fields) of one judged item.
+
+    A NaN score (no verdict) gives ``None`` in its cell; the credit is over the keys that have a
+    verdict, or None when none has.
+    """
+    outside = [v for v in values if not math.isnan(v) and not 0.0 <= v <= 1.0]
     if outside:
         raise RmevalError(
             f"master-keys item {example.id}: score {outside[0]} is not a probability, but the "
             f"model declares score_kind 'probability'; pass --task-args mode=reward to treat "
             f"its scores as rewards."
         )
-    accepted = [v > THRESHOLD for v in values[2:]]
-    extra = {
-        "accepted": accepted,
-        "correct_accepted": values[0] > THRESHOLD,
-        "wrong_accepted": values[1] > THRESHOLD,
-    }
-    return sum(accepted) / len(accepted), extra
+    cells = [None if math.isnan(v) else v > THRESHOLD for v in values]
+    extra = {"accepted": cells[2:], "correct_accepted": cells[0], "wrong_accepted": cells[1]}
+    parsed = [a for a in cells[2:] if a is not None]
+    return (sum(parsed) / len(parsed) if parsed else None), extra
 
 
 def reward_outcome(values: Sequence[float], ties: str) -> tuple[float, bool, dict[str, Any]]:
@@ -81,11 +87,16 @@ def evaluate_item(
         "keys": list(keys),
         "wrong_from": example.meta.get("wrong_from"),
     }
-    if has_invalid(values):
+    if kind == "probability":
+        unusable = all(math.isnan(v) for v in values) or any(math.isinf(v) for v in values)
+    else:
+        unusable = has_invalid(values)
+    if unusable:
         return ExampleResult(
             example.id, example.subset, list(values), None, invalid=True, extra=extra
         )
     tie = False
+    credit: float | None
     if kind == "probability":
         credit, outcome = judge_outcome(example, values)
     else:
