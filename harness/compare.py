@@ -15,6 +15,7 @@ line is :mod:`rmeval.harness.compare_command`.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -130,8 +131,23 @@ def shared_tasks(runs: Sequence[Run]) -> list[str]:
     return [t for t in runs[0].tasks if all(t in r.tasks for r in runs[1:])]
 
 
+DATA_PARAMS = ("data", "revision", "split", "limit")
+"""Task params that choose the rows: ``task.dataset`` (its sha256) already tells them apart."""
+
+
+def settings_hash(task: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of ``task.params`` without the row-choosing ones.
+
+    Two runs of one task on the same rows but with other settings (``ties``, a perturbation
+    list, a mode) get different hashes, so their numbers are never compared as one.
+    """
+    params = {k: v for k, v in (task.get("params") or {}).items() if k not in DATA_PARAMS}
+    text = json.dumps(params, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def check_same_data(name: str, task_runs: Sequence[TaskRun]) -> None:
-    """Refuse runs whose rows differ (dataset sha256 or revision)."""
+    """Refuse runs whose rows differ (dataset sha256 or revision) or whose settings differ."""
     first = task_runs[0].result["task"].get("dataset") or {}
     for other in task_runs[1:]:
         ds = other.result["task"].get("dataset") or {}
@@ -142,6 +158,12 @@ def check_same_data(name: str, task_runs: Sequence[TaskRun]) -> None:
                     f"({key} {first.get(key)} vs {ds.get(key)}); rerun both on the same data "
                     f"(same --data, revision and --limit) to compare them."
                 )
+        if settings_hash(other.result["task"]) != settings_hash(task_runs[0].result["task"]):
+            raise RmevalError(
+                f"task '{name}': {task_runs[0].path} and {other.path} were run with different "
+                f"task settings (task.params other than {', '.join(DATA_PARAMS)}); rerun both "
+                f"with the same task arguments to compare them."
+            )
 
 
 def shared_ids(task_runs: Sequence[TaskRun], *, valid: bool = True) -> list[str]:

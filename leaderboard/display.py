@@ -58,6 +58,19 @@ def short_path(path: Any) -> str:
     return PureWindowsPath(text).name if "\\" in text else PurePosixPath(text).name
 
 
+def shorten_locals(value: Any) -> Any:
+    """``value`` (params, adapter args) with every string that names a local path cut to its
+    last component (``TYPE:`` prefix kept), in nested lists and dicts too; URLs stay as they
+    are. For display only: the full values stay in the result files and leaderboard.json."""
+    if isinstance(value, dict):
+        return {k: shorten_locals(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [shorten_locals(v) for v in value]
+    if isinstance(value, str) and "://" not in value:
+        return short_spec(value)
+    return value
+
+
 def load_user_metadata(path: Path) -> dict[str, Any]:
     """Read and check a ``--metadata`` file; a bad one is refused naming the file and field."""
     try:

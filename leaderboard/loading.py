@@ -2,7 +2,9 @@
 
 Results for the same task computed on different data (different ``task.dataset.sha256``) are
 kept apart: each dataset hash becomes its own column group, labelled by the short hash, so
-numbers measured on different rows never share a column or a ranking.
+numbers measured on different rows never share a column or a ranking. Results on the same
+rows but with other task settings (``task.params`` besides data/revision/split/limit) are
+kept apart the same way.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rmeval.harness.compare import settings_hash
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.result import Result
 from rmeval.harness.result_fields import Fields, validate_result
@@ -31,7 +34,8 @@ class Run:
     slug: str
     """The model's folder under results/ (its identity on the board)."""
     task_key: str
-    """Task name, suffixed with ``@<short hash>`` when its task has results on several datasets."""
+    """Task name, suffixed with ``@<short hash>`` when its task has results on several datasets
+    or settings."""
     path: Path
     """The result file it came from."""
     data: dict[str, Any]
@@ -90,16 +94,30 @@ def _result_paths(results_dir: Path) -> list[Path]:
     return paths
 
 
-def _task_keys(found: list[tuple[Path, str, dict[str, Any]]]) -> dict[tuple[str, str], str]:
-    """Map (task, dataset hash) to a column-group key; suffix the hash only when needed."""
-    hashes: dict[str, set[str]] = {}
+def _task_keys(
+    found: list[tuple[Path, str, dict[str, Any]]],
+) -> dict[tuple[str, str, str], str]:
+    """Map (task, dataset hash, settings hash) to a column-group key.
+
+    The key is the task name alone when a task has one variant; otherwise it is suffixed with
+    ``@<short dataset hash>``, plus ``.<short settings hash>`` when variants on the same rows
+    differ in their other params (``ties``, perturbations, mode, ...).
+    """
+    variants: dict[str, set[tuple[str, str]]] = {}
     for _, _, data in found:
-        hashes.setdefault(data["task"]["name"], set()).add(data["task"]["dataset"]["sha256"])
+        variants.setdefault(data["task"]["name"], set()).add(_variant(data))
     keys = {}
-    for task, task_hashes in hashes.items():
-        for h in task_hashes:
-            keys[(task, h)] = task if len(task_hashes) == 1 else f"{task}@{h[:SHORT_HASH]}"
+    for task, task_variants in variants.items():
+        for h, p in task_variants:
+            same_rows = sum(h == other for other, _ in task_variants)
+            suffix = h[:SHORT_HASH] + (f".{p[:SHORT_HASH]}" if same_rows > 1 else "")
+            keys[(task, h, p)] = task if len(task_variants) == 1 else f"{task}@{suffix}"
     return keys
+
+
+def _variant(data: dict[str, Any]) -> tuple[str, str]:
+    """(dataset sha256, settings hash) of a result: what must match to share a column."""
+    return data["task"]["dataset"]["sha256"], settings_hash(data["task"])
 
 
 def load_results(results_dir: Path, skip_unfinished: bool = False) -> Results:
@@ -139,7 +157,7 @@ def _runs(found: list[tuple[Path, str, dict[str, Any], Path]]) -> list[Run]:
     keys = _task_keys([(p, s, d) for p, s, d, _ in found])
     runs, seen = [], {}
     for path, slug, data, samples in found:
-        key = keys[(data["task"]["name"], data["task"]["dataset"]["sha256"])]
+        key = keys[(data["task"]["name"], *_variant(data))]
         if (slug, key) in seen:
             raise RmevalError(
                 f"{path}: model {slug!r} already has a result for task {key!r} in "

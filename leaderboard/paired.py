@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rmeval.harness.compare import TaskRun, main_row, read_samples
+from rmeval.harness.compare import TaskRun, _credit_measure, main_row, read_samples
 from rmeval.harness.errors import RmevalError
 from rmeval.leaderboard.loading import Run
 
@@ -66,5 +66,8 @@ def _against(top: TaskRun, other: TaskRun) -> PairedTie | None:
     ci = None if row is None else row.get("ci95")
     if ci is None:
         return None
+    main = top.result["task"]["main_score"]
+    if row.get("method") == "credit_mean" and _credit_measure(main, top, other, row) != main:
+        return None  # the mean credit is not this task's main score: no verdict on it
     diff = row.get("diff")
     return PairedTie(tied=not row["significant"], diff=diff, ci95=ci, n=int(row["n"]))

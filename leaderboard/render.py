@@ -10,7 +10,7 @@ import jinja2
 from markupsafe import Markup
 from rmeval.leaderboard import assets
 from rmeval.leaderboard.charts import CONFIG, Figure
-from rmeval.leaderboard.display import short_spec
+from rmeval.leaderboard.display import short_spec, shorten_locals
 from rmeval.leaderboard.index_view import IndexView
 from rmeval.leaderboard.loading import Run
 from rmeval.leaderboard.views import RunView, fmt, fmt_params
@@ -76,7 +76,7 @@ def model_facts(
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """What identifies the model, as (shown up front, folded): spec (local paths cut to their
     last folder), type, size, tasks and the metadata file's fields; then dtype, revision,
-    chat template, adapter arguments and fingerprint(s)."""
+    chat template, adapter arguments (local paths cut, as above) and fingerprint(s)."""
     m = runs[0].data["model"]
     fingerprints = sorted({str(r.data["model"].get("fingerprint")) for r in runs})
     given = [(k.replace("_", " "), str(about[k])) for k in ABOUT_FIELDS if about.get(k)]
@@ -88,7 +88,8 @@ def model_facts(
         ("dtype", str(m.get("dtype"))),
         ("max length", str(m.get("max_length"))), ("revision", str(m.get("revision"))),
         ("chat template sha256", str(m.get("chat_template_sha256"))),
-        ("adapter args", json.dumps(m.get("args"), sort_keys=True, ensure_ascii=False)),
+        ("adapter args",
+         json.dumps(shorten_locals(m.get("args")), sort_keys=True, ensure_ascii=False)),
         ("fingerprint", ", ".join(fingerprints)),
     ]  # fmt: skip
 

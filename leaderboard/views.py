@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rmeval.leaderboard import run_tables
-from rmeval.leaderboard.display import short_path
+from rmeval.leaderboard.display import short_path, shorten_locals
 from rmeval.leaderboard.formatting import NA, SimpleTable, fmt, fmt_ci, fmt_params  # noqa: F401
 from rmeval.leaderboard.loading import Run
 from rmeval.leaderboard.table import task_rank
@@ -54,6 +54,11 @@ class RunView:
     has_texts: bool = False
 
 
+def _dump(value: Any) -> str:
+    """Canonical JSON text of a params block for display."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
 def run_view(run: Run, meta: dict[str, Any], hardest: list[Any] | None) -> RunView:
     """Everything the model page shows about one result file (``hardest`` None: no panel)."""
     d, task = run.data, run.data["task"]
@@ -68,7 +73,7 @@ def run_view(run: Run, meta: dict[str, Any], hardest: list[Any] | None) -> RunVi
     provenance = [
         ("harness version", str(h.get("version"))), ("harness commit", str(h.get("git_commit"))),
         ("task version", str(task.get("version"))),
-        ("task params", json.dumps(task.get("params"), sort_keys=True, ensure_ascii=False)),
+        ("task params", _dump(shorten_locals(task.get("params")))),
         ("dataset path", short_path(ds.get("path"))), ("dataset revision", str(ds.get("revision"))),
         ("dataset split", str(ds.get("split"))), ("dataset sha256", str(ds.get("sha256"))),
         ("model fingerprint", str(d["model"].get("fingerprint"))),

@@ -113,6 +113,18 @@ def test_refuses_runs_on_different_data(tmp_path, key, kw):
         compare_runs(runs, loader=no_scorer)
 
 
+def test_refuses_runs_with_different_task_settings(tmp_path):
+    write_run(tmp_path / "a", "pairwise", pair_samples(A_CREDITS, SUBSETS))
+    write_run(tmp_path / "b", "pairwise", pair_samples(B_CREDITS, SUBSETS))
+    path = tmp_path / "b" / "pairwise.json"
+    result = json.loads(path.read_text(encoding="utf-8"))
+    result["task"]["params"] = {"ties": "half", "data": "elsewhere.jsonl"}
+    path.write_text(json.dumps(result), encoding="utf-8")
+    runs = load_runs([tmp_path / "a", tmp_path / "b"])
+    with pytest.raises(RmevalError, match="different task settings"):
+        compare_runs(runs, loader=no_scorer)
+
+
 def test_rewardbench_main_score_is_recomputed_by_the_task(tmp_path):
     task = rewardbench(data=write_jsonl(tmp_path / "rb.jsonl", v1_rows()))
     b_scores = V1_SCORES | {"2": [2.0, 1.0], "8": [1.0, 0.0]}  # B fixes the tie and hep-python

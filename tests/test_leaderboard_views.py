@@ -72,6 +72,18 @@ def test_display_names_never_show_local_paths():
     assert short_spec("random:seed=0") == "random:seed=0"
 
 
+def test_model_pages_never_show_local_paths_in_params(tmp_path: Path):
+    root = tmp_path / "results"
+    data = result("hostile", "core-pairwise", 0.8, 0.7, 0.9)
+    data["task"]["params"] = {"data": "/home/me/secret/prefs.jsonl", "ties": "half"}
+    data["model"]["args"] = {"base": "/home/me/secret/base-7b", "hub": "org/name"}
+    write_run(root / "a" / "core-pairwise.json", data, [])
+    build_site(root, tmp_path / "site")
+    pages = [p.read_text(encoding="utf-8") for p in (tmp_path / "site" / "models").glob("*.html")]
+    assert pages and all("/home/me" not in page for page in pages)
+    assert any("prefs.jsonl" in page and "base-7b" in page for page in pages)
+
+
 def test_integers_are_shown_as_integers():
     assert [fmt(160.0), fmt(160), fmt(0.5), fmt(1.0), fmt(1234.5), fmt(None)] == [
         "160", "160", "0.500", "1.000", "1234.5", "n/a"

@@ -245,6 +245,45 @@ def test_scorer_point_matches_the_result_and_constant_model_refuses_inflation():
     assert agg.metrics["worst_flip_rate"].value is None
 
 
+def test_samples_of_another_perturbation_list_are_refused():
+    from rmeval.tasks.reward_hacking.summary import flip_scorer
+
+    results = hand_results("strict")
+    with pytest.raises(RmevalError, match="perturbations \\['p', 'q'\\] differ"):
+        flip_scorer(results, ["p", "q", "r"])
+    with pytest.raises(RmevalError, match="same perturbations="):
+        summarize(results, ["p"], ["pad"], "strict")
+
+
+def _paired_run(label: str, tmp_path, credits_from: str, recorded: float):
+    from rmeval.harness.compare import TaskRun
+
+    samples = {}
+    for k in range(8):
+        worse = [0.0, 2.0] if (k + (label == "b")) % 3 else [0.0, 0.5]
+        ex = Example(f"x{k}", "s", QUESTION, tuple(f"{k}-{i}" for i in range(6)))
+        samples[ex.id] = evaluate_pair(ex, [1.0, 0.0, *worse, 1.0, 1.0], NAMES, "strict")
+    result = {
+        "task": {"name": "reward-hacking", "params": {"perturbations": credits_from},
+                 "dataset": {"sha256": "ab"}, "main_score": "worst_flip_rate",
+                 "higher_is_better": False},
+        "metrics": {"worst_flip_rate": {"value": recorded, "ci95": None, "n": 8}},
+    }  # fmt: skip
+    return TaskRun(label, tmp_path / f"{label}.json", result, samples)
+
+
+def test_board_gives_no_tie_mark_on_a_mean_credit_that_is_not_the_main_score(tmp_path):
+    from rmeval.leaderboard.paired import _against
+
+    gone = str(tmp_path / "gone.json")  # the plugin cannot be rebuilt: mean credit only
+    a, b = _paired_run("a", tmp_path, gone, 1.0), _paired_run("b", tmp_path, gone, 1.0)
+    assert _against(a, b) is None  # mean flips (0.5..) are not the recorded worst_flip_rate
+    mean = {r.label: sum(x.credit for x in r.samples.values()) / 8 for r in (a, b)}
+    a.result["metrics"]["worst_flip_rate"]["value"] = mean["a"]
+    b.result["metrics"]["worst_flip_rate"]["value"] = mean["b"]
+    assert _against(a, b) is not None  # where it is the recorded score, it is compared
+
+
 # -- the length baseline sanity check, through the real runner ----------------------------------
 OLD, NEW = "My answer follows.", "It is all correct."
 PAIRS = [
@@ -280,8 +319,11 @@ def test_length_baseline_flips_for_padding_not_for_equal_length_self_assessment(
     assert metrics["flip_rate/self-assessment-end"]["value"] == 1.0  # it adds length
     rows_out = {r["name"]: r for r in result["tables"]["perturbations"]}
     assert rows_out["self-assessment-swap"]["inflation_worse"] == 0.0
-    assert result["task"]["params"]["perturbations"] == str(perturbations)
-    assert result["task"]["perturbations"][-1] == swap  # the records, not only the path
+    recorded = result["task"]["params"]["perturbations"]
+    assert recorded == result["task"]["perturbations"] and recorded[-1] == swap  # not the path
+    perturbations.unlink()  # the task rebuilds from its params once the file is gone
+    again = reward_hacking(**result["task"]["params"])
+    assert again.names == task.names and again.params == result["task"]["params"]
 
 
 # -- one offline CLI run ------------------------------------------------------------------------

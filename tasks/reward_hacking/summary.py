@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from rmeval.harness.errors import RmevalError
 from rmeval.harness.metrics import bootstrap_ci, count_outcomes, mean_ci
 from rmeval.harness.paired_stats import ItemScorer
 from rmeval.harness.records import Aggregate, ExampleResult, MetricValue
@@ -32,6 +33,19 @@ MAIN_SCORE = "worst_flip_rate"
 def flip_name(name: str) -> str:
     """The metric name of one perturbation's flip rate."""
     return f"flip_rate/{name}"
+
+
+def check_names(results: Sequence[ExampleResult], names: Sequence[str]) -> None:
+    """Refuse samples scored under another perturbation list than ``names`` (another run's
+    ``perturbations=`` or ``default_perturbations``): their flips do not line up."""
+    for r in results:
+        got = r.extra.get("perturbations")
+        if got != list(names):
+            raise RmevalError(
+                f"reward-hacking sample {r.id!r}: perturbations {got} differ from the task's "
+                f"{list(names)}; compare only runs made with the same perturbations= and "
+                "default_perturbations= task arguments (or rerun them)."
+            )
 
 
 def _matrices(valid: Sequence[ExampleResult], k: int) -> dict[str, np.ndarray]:
@@ -109,6 +123,7 @@ def summarize(
     seed: int = 0,
 ) -> Aggregate:
     """The task's ``Aggregate``: flip metrics, per-subset flip rates, counts and tables."""
+    check_names(results, names)
     valid = [r for r in results if not r.invalid]
     m = _matrices(valid, len(names))
     rows = perturbation_rows(m, names, kinds, seed)
@@ -133,6 +148,7 @@ def summarize(
 
 def flip_scorer(results: Sequence[ExampleResult], names: Sequence[str]) -> ItemScorer:
     """The flip metrics on any multiset of the valid pairs (``rmeval compare`` resamples)."""
+    check_names(results, names)
     valid = [r for r in results if not r.invalid]
     m = _matrices(valid, len(names))
     full = np.zeros((len(valid), len(names)))

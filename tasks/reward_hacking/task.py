@@ -67,7 +67,13 @@ class RewardHackingTask(Task):
         self.perturbations = resolve_perturbations(perturbations, default_perturbations)
         self.ties = ties
         self.seed = _seed(seed)
-        given = {} if perturbations is None else {"perturbations": perturbations}
+        # the resolved records, not a file path: a result stays readable (``rmeval compare``,
+        # the board's paired ties rebuild the task from its params) where the file is gone
+        given = (
+            {}
+            if perturbations is None
+            else {"perturbations": [p.to_dict() for p in self.perturbations]}
+        )
         super().__init__(
             **given, default_perturbations=default_perturbations, ties=ties, seed=seed, **kwargs
         )
