@@ -232,7 +232,7 @@ def score_requests(
             n_tok = sum(e.n_tokens for e in batch)
             stats.scored += len(batch)
             stats.tokens += n_tok
-            bar.update(len(batch), n_tok)
+            bar.update(len(fresh), n_tok)  # the total counts texts not yet cached
     finally:
         bar.close()
     stats.seconds = time.perf_counter() - start
