@@ -15,7 +15,6 @@ line is :mod:`rmeval.harness.compare_command`.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import math
@@ -34,7 +33,7 @@ from rmeval.harness.paired_stats import (  # noqa: F401 (sign_test_p, ItemScorer
     sign_test_p,
 )
 from rmeval.harness.plugins import load_tasks
-from rmeval.harness.records import ExampleResult
+from rmeval.harness.records import ExampleResult, canonical_json, sha256_text
 from rmeval.harness.result import Result
 from rmeval.harness.result_fields import validate_result
 from rmeval.harness.results import check_result
@@ -142,8 +141,7 @@ def settings_hash(task: dict[str, Any]) -> str:
     list, a mode) get different hashes, so their numbers are never compared as one.
     """
     params = {k: v for k, v in (task.get("params") or {}).items() if k not in DATA_PARAMS}
-    text = json.dumps(params, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return sha256_text(canonical_json(params))
 
 
 def check_same_data(name: str, task_runs: Sequence[TaskRun]) -> None:

@@ -17,7 +17,7 @@ from rmeval.harness.cache import ScoreCache
 from rmeval.harness.distributed import SingleProcess
 from rmeval.harness.distributed import sharding as default_sharding
 from rmeval.harness.errors import RmevalError
-from rmeval.harness.plugins import load_tasks, model_class, model_names
+from rmeval.harness.plugins import model_class, model_names
 from rmeval.harness.records import canonical_json, sha256_text
 from rmeval.harness.result import (
     HARNESS_VERSION,
@@ -37,6 +37,7 @@ from rmeval.harness.sample_texts import with_texts
 from rmeval.harness.scoring import ScoringStats, score_requests, unique_requests
 from rmeval.harness.sweep import SweepReport, refuse_if_nothing_runs
 from rmeval.harness.task import RunContext, Task
+from rmeval.harness.task_options import build_tasks
 
 log = logging.getLogger(__name__)
 
@@ -117,66 +118,6 @@ def _refuse_untaken(key: str, classes: Sequence[Any]) -> None:
         f"--model-args {key}: not an argument of any model of this run ({kinds}); {hint}"
         f"run `rmeval ls TYPE` to list a model type's arguments."
     )
-
-
-def build_tasks(names: Sequence[str], opts: RunOptions) -> list[Task]:
-    """Tasks (suites expanded) with ``--data``, ``--limit`` and ``--task-args`` applied."""
-    unknown_data = set(opts.data) - set(names)
-    tasks: list[Task] = []
-    for name in names:
-        params: dict[str, Any] = dict(opts.task_args)
-        if name in opts.data:
-            params["data"] = opts.data[name]
-        if opts.limit is not None:
-            params["limit"] = opts.limit
-        tasks.extend(load_tasks(name, **params))
-    for t in tasks:
-        unknown_data.discard(t.name)
-    if unknown_data:
-        raise RmevalError(
-            f"--data names task(s) not in --tasks: {', '.join(sorted(unknown_data))}; "
-            f"write --data TASK=PATH with a task you run."
-        )
-    names_seen = [t.name for t in tasks]
-    if len(set(names_seen)) != len(names_seen):
-        raise RmevalError(f"--tasks lists a task twice ({', '.join(names_seen)}); list each once.")
-    _check_task_args(opts.task_args, tasks)
-    return tasks
-
-
-def _accepted_options(task_class: type) -> set[str]:
-    """The ``--task-args`` keys a task class names in its constructors (``--data`` and
-    ``--limit`` excluded: they have their own flags)."""
-    import inspect
-
-    accepted: set[str] = set()
-    for cls in task_class.__mro__:
-        init = cls.__dict__.get("__init__")
-        if init is not None and cls is not object:
-            params = inspect.signature(init).parameters.values()
-            accepted |= {
-                p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-            }
-    return accepted - {"self", "data", "limit"}
-
-
-def _check_task_args(task_args: dict[str, Any], tasks: Sequence[Task]) -> None:
-    """Refuse a ``--task-args`` key that no task accepts (a typo would otherwise be ignored),
-    and take each key out of the tasks that do not name it: the arguments go to every task,
-    but a task records only those it applies."""
-    accepted: set[str] = set()
-    for task in tasks:
-        own = _accepted_options(type(task))
-        accepted |= own
-        for key in set(task_args) - own:
-            task.params.pop(key, None)
-            task.options.pop(key, None)
-    unknown = sorted(set(task_args) - accepted)
-    if unknown:
-        raise RmevalError(
-            f"--task-args {', '.join(unknown)}: not an option of "
-            f"{', '.join(t.name for t in tasks)}; their options: {', '.join(sorted(accepted))}."
-        )
 
 
 def evaluate_model(

@@ -97,12 +97,8 @@ def test_token_prm_in_trl_layout_reads_the_rows_prm_trainer_trains_on(tiny_token
         )
 
 
-def test_tag_prm_is_good_over_good_plus_bad_at_each_tag(tiny_tag_prm, tmp_path):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    _, _, got = scored(f"prm-tag:{tiny_tag_prm}", tmp_path, batch_tokens=64)
-    tok = AutoTokenizer.from_pretrained(tiny_tag_prm)
-    net = AutoModelForCausalLM.from_pretrained(tiny_tag_prm).eval()
+def assert_tag_scores(got, net, tok) -> None:
+    """Each solution's step scores equal P(+)/(P(+)+P(-)) at its tags in ``net``'s own forward."""
     tag = tok.convert_tokens_to_ids("ки")
     good, bad = tok("+")["input_ids"][0], tok("-")["input_ids"][0]
     for steps, score in zip(STEPS, got):
@@ -112,6 +108,15 @@ def test_tag_prm_is_good_over_good_plus_bad_at_each_tag(tiny_tag_prm, tmp_path):
             logits = net(input_ids=ids).logits[0]
         pair = logits[ids[0] == tag][:, [good, bad]].softmax(-1)
         assert score.steps == pytest.approx(pair[:, 0].tolist(), abs=1e-5)
+
+
+def test_tag_prm_is_good_over_good_plus_bad_at_each_tag(tiny_tag_prm, tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    _, _, got = scored(f"prm-tag:{tiny_tag_prm}", tmp_path, batch_tokens=64)
+    tok = AutoTokenizer.from_pretrained(tiny_tag_prm)
+    net = AutoModelForCausalLM.from_pretrained(tiny_tag_prm).eval()
+    assert_tag_scores(got, net, tok)
 
 
 def test_prefix_outcome_rm_scores_each_truncated_solution(tiny_llama_rm, tmp_path):
@@ -285,12 +290,4 @@ def test_tag_prm_applies_the_lm_post_head_transform(tmp_path):
     GraniteForCausalLM(cfg).eval().save_pretrained(tmp_path / "granite")
     _, _, got = scored(f"prm-tag:{tmp_path / 'granite'}", tmp_path)
     net = AutoModelForCausalLM.from_pretrained(tmp_path / "granite").eval()
-    tag = tok.convert_tokens_to_ids("ки")
-    good, bad = tok("+")["input_ids"][0], tok("-")["input_ids"][0]
-    for steps, score in zip(STEPS, got):
-        text = f"{PROMPT} " + "\n".join(f"{s} ки" for s in steps)
-        ids = torch.tensor([tok(text)["input_ids"]])
-        with torch.no_grad():
-            logits = net(input_ids=ids).logits[0]
-        pair = logits[ids[0] == tag][:, [good, bad]].softmax(-1)
-        assert score.steps == pytest.approx(pair[:, 0].tolist(), abs=1e-5)
+    assert_tag_scores(got, net, tok)
