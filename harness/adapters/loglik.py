@@ -37,7 +37,15 @@ from rmeval.harness.adapters.base import (
     parse_int,
     parse_text,
 )
-from rmeval.harness.adapters.loglik_tokens import Split, exact_ids, lm_eval_ids, token_requests
+from rmeval.harness.adapters.loglik_tokens import (
+    Split,
+    exact_ids,
+    hf_token_logprobs,
+    is_causal_hflm,
+    lm_eval_ids,
+    per_token_requests,
+    token_requests,
+)
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.records import ScoreRequest
 
@@ -261,10 +269,8 @@ class LMEvalModel:
         ``_loglikelihood_tokens`` (exact, but a request per token). ``fast`` forces a route.
         """
         todo = [s for s in splits if s.scorable]
-        use_fast = _is_hflm(self.lm) if fast is None else fast
-        values = (
-            _hf_token_logprobs(self.lm, todo) if use_fast else _per_token_requests(self.lm, todo)
-        )
+        use_fast = is_causal_hflm(self.lm) if fast is None else fast
+        values = hf_token_logprobs(self.lm, todo) if use_fast else per_token_requests(self.lm, todo)
         found = iter(values)
         return [next(found) if s.scorable else [] for s in splits]
 
@@ -307,43 +313,6 @@ def local_chat_template_sha(model_id: str) -> str | None:
         template = json.loads(config.read_text(encoding="utf-8")).get("chat_template")
         return hub.sha256_or_none(template if isinstance(template, str) else json.dumps(template))
     return None
-
-
-def _is_hflm(lm: Any) -> bool:
-    from lm_eval.models.huggingface import HFLM
-
-    return isinstance(lm, HFLM) and lm.backend == "causal"
-
-
-def _hf_token_logprobs(lm: Any, splits: Sequence[Split]) -> list[list[float]]:
-    import torch
-
-    size = lm.batch_size if isinstance(lm.batch_size, int) else len(splits)
-    out: list[list[float]] = []
-    for start in range(0, len(splits), max(size, 1)):
-        chunk = splits[start : start + max(size, 1)]
-        windows = [
-            list(s.context_ids + s.continuation_ids)[-(s.max_length + 1) :][:-1] for s in chunk
-        ]
-        inp = torch.zeros(len(chunk), max(map(len, windows)), dtype=torch.long, device=lm.device)
-        for row, window in enumerate(windows):
-            inp[row, : len(window)] = torch.tensor(window, dtype=torch.long)
-        logp = torch.log_softmax(lm._model_call(inp).float(), dim=-1)
-        for row, (s, window) in enumerate(zip(chunk, windows, strict=True)):
-            cont = torch.tensor(s.continuation_ids, dtype=torch.long, device=logp.device)
-            rows = logp[row, len(window) - len(cont) : len(window)]
-            out.append(rows.gather(1, cont[:, None]).squeeze(1).tolist())
-    return out
-
-
-def _per_token_requests(lm: Any, splits: Sequence[Split]) -> list[list[float]]:
-    requests = [
-        (None, list(s.context_ids + s.continuation_ids[:k]), [s.continuation_ids[k]])
-        for s in splits
-        for k in range(len(s.continuation_ids))
-    ]
-    results = iter(lm._loglikelihood_tokens(requests, disable_tqdm=True) if requests else [])
-    return [[float(next(results)[0]) for _ in s.continuation_ids] for s in splits]
 
 
 class LMEvalRewardModel(RewardModel):

@@ -1,4 +1,5 @@
-"""Which tokens a log-likelihood reward scores: the context/continuation token boundary.
+"""Which tokens a log-likelihood reward scores (the context/continuation token boundary), and
+those tokens' per-token log-probabilities (for step rewards).
 
 The rule (``dpo``, ``likelihood``, ``judge``): the context (prompt text, chat turn with its
 generation prompt, the separator newline) and the context followed by the continuation are
@@ -114,3 +115,45 @@ def token_requests(splits: Sequence[Split]) -> list[tuple[tuple[str, str], list[
     return [
         ((s.context, s.continuation), list(s.context_ids), list(s.continuation_ids)) for s in splits
     ]
+
+
+def is_causal_hflm(lm: Any) -> bool:
+    """Whether ``lm`` is lm-eval's ``hf`` backend on a causal LM (one forward gives every token)."""
+    from lm_eval.models.huggingface import HFLM
+
+    return isinstance(lm, HFLM) and lm.backend == "causal"
+
+
+def hf_token_logprobs(lm: Any, splits: Sequence[Split]) -> list[list[float]]:
+    """Each continuation's per-token log-probabilities from one forward per pair (lm-eval's window
+    and right padding)."""
+    import torch
+
+    size = lm.batch_size if isinstance(lm.batch_size, int) else len(splits)
+    out: list[list[float]] = []
+    for start in range(0, len(splits), max(size, 1)):
+        chunk = splits[start : start + max(size, 1)]
+        windows = [
+            list(s.context_ids + s.continuation_ids)[-(s.max_length + 1) :][:-1] for s in chunk
+        ]
+        inp = torch.zeros(len(chunk), max(map(len, windows)), dtype=torch.long, device=lm.device)
+        for row, window in enumerate(windows):
+            inp[row, : len(window)] = torch.tensor(window, dtype=torch.long)
+        logp = torch.log_softmax(lm._model_call(inp).float(), dim=-1)
+        for row, (s, window) in enumerate(zip(chunk, windows, strict=True)):
+            cont = torch.tensor(s.continuation_ids, dtype=torch.long, device=logp.device)
+            rows = logp[row, len(window) - len(cont) : len(window)]
+            out.append(rows.gather(1, cont[:, None]).squeeze(1).tolist())
+    return out
+
+
+def per_token_requests(lm: Any, splits: Sequence[Split]) -> list[list[float]]:
+    """Each continuation's per-token log-probabilities through any lm-eval backend: one
+    single-token request per continuation token."""
+    requests = [
+        (None, list(s.context_ids + s.continuation_ids[:k]), [s.continuation_ids[k]])
+        for s in splits
+        for k in range(len(s.continuation_ids))
+    ]
+    results = iter(lm._loglikelihood_tokens(requests, disable_tqdm=True) if requests else [])
+    return [[float(next(results)[0]) for _ in s.continuation_ids] for s in splits]
