@@ -72,7 +72,7 @@ def evaluate(
     )
     built = _tasks(_as_list(tasks), opts)
     for task in built:
-        task.examples()  # every task's data is checked before the model is used
+        task.prepare()  # every task's data is checked before the model is used
     if output_dir is not None:
         check_writable(output_dir)
     reward_model = reward_model_of(model, tokenizer, opts.model_args, name)

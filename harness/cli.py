@@ -300,7 +300,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     bad = 0
     for task in build_tasks(opts.tasks, opts):
         try:
-            n = len(task.examples())
+            task.prepare()
+            n = task.n_examples
         except DataError as exc:
             bad += len(exc.problems)
             print(f"{task.name}: {len(exc.problems)} bad row(s) in {exc.source}:")

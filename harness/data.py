@@ -6,12 +6,20 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from rmeval.harness.errors import RmevalError
-from rmeval.harness.local_data import FILE_TYPES, first_line, read_local_rows
+from rmeval.harness.local_data import (
+    FILE_TYPES,
+    first_line,
+    iter_local_rows,
+    local_rows_are_lazy,
+    read_local_rows,
+)
 from rmeval.harness.records import canonical_json
 
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -50,13 +58,47 @@ class DatasetInfo:
         } | {k: v for k, v in (("name", self.name), ("format", self.format)) if v is not None}
 
 
+class RowsDigest:
+    """:func:`rows_sha256` fed in chunks: the same hex digest for the same rows in order."""
+
+    def __init__(self) -> None:
+        self._h = hashlib.sha256()
+
+    def update(self, rows: Iterable[Row]) -> None:
+        for row in rows:
+            self._h.update(canonical_json(row).encode("utf-8"))
+            self._h.update(b"\n")
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+
 def rows_sha256(rows: list[Row]) -> str:
     """Hash of the rows used, independent of file format and key order."""
-    h = hashlib.sha256()
-    for row in rows:
-        h.update(canonical_json(row).encode("utf-8"))
-        h.update(b"\n")
-    return h.hexdigest()
+    digest = RowsDigest()
+    digest.update(rows)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class RowSource:
+    """Rows that can be read again from the start, lazily where the format allows (JSON Lines,
+    a hub dataset), with their provenance (``info.sha256`` is filled in by the reader)."""
+
+    read: Callable[[], Iterator[Row]]
+    """A fresh iterator over the rows, in order (``limit`` applied)."""
+    info: DatasetInfo
+    """Provenance, with an empty ``sha256``."""
+    lazy: bool = True
+    """False when ``read`` holds every row in memory anyway (CSV, Parquet, a JSON array)."""
+    whole: Callable[[], list[Row]] | None = None
+    """Every row at once, where that differs from ``list(read())`` (local files: a row's
+    missing columns are filled with None from every row's columns)."""
+
+    def load(self) -> tuple[list[Row], DatasetInfo]:
+        """Every row, and the provenance with their sha256."""
+        rows = self.whole() if self.whole is not None else list(self.read())
+        return rows, replace(self.info, sha256=rows_sha256(rows))
 
 
 def load_rows(
@@ -74,15 +116,38 @@ def load_rows(
     are read and never written to the ``datasets`` cache (for datasets larger than the disk);
     the rows, and so their sha256, are those of a prepared load. Local files are never copied
     to disk either way."""
+    return open_rows(
+        source, revision=revision, split=split, name=name, limit=limit, streaming=streaming
+    ).load()
+
+
+def open_rows(
+    source: str,
+    *,
+    revision: str | None = None,
+    split: str | None = "train",
+    name: str | None = None,
+    limit: int | None = None,
+    streaming: bool = False,
+) -> RowSource:
+    """The rows of a local file/folder or a hub dataset id as a :class:`RowSource` (arguments
+    as :func:`load_rows`); a local path that does not exist is refused here."""
     if _looks_local(source):
         path = Path(source).expanduser()
         if not path.exists():
             raise RmevalError(
                 f"{source}: no such file or folder (looked in {Path.cwd()}); check the --data path."
             )
-        rows = read_local_rows(path, split)[:limit]
-        return rows, DatasetInfo(str(path), None, None, rows_sha256(rows))
-    return _load_hub(
+        lazy = local_rows_are_lazy(path, split)
+
+        def read() -> Iterator[Row]:
+            return islice(iter_local_rows(path, split), limit)
+
+        def whole() -> list[Row]:
+            return read_local_rows(path, split)[:limit]
+
+        return RowSource(read, DatasetInfo(str(path), None, None, ""), lazy, whole)
+    return _hub_source(
         source, revision=revision, split=split, name=name, limit=limit, streaming=streaming
     )
 
@@ -107,7 +172,7 @@ def _looks_local(source: str) -> bool:
 # -- hub datasets ---------------------------------------------------------------------------
 
 
-def _load_hub(
+def _hub_source(
     source: str,
     *,
     revision: str | None,
@@ -115,8 +180,9 @@ def _load_hub(
     name: str | None,
     limit: int | None,
     streaming: bool = False,
-) -> tuple[list[Row], DatasetInfo]:
-    """Rows of a hub dataset via `datasets`, with the commit sha it was loaded at."""
+) -> RowSource:
+    """A hub dataset via `datasets` (prepared and memory-mapped, or streamed), with the commit
+    sha it was loaded at."""
     import datasets
 
     datasets.disable_progress_bars()
@@ -138,26 +204,19 @@ def _load_hub(
             f"revision {revision}; load it once with network access, or pass a local copy "
             f"with --data TASK=PATH."
         )
-    if streaming:
-        rows = _streamed_rows(ds, source, revision, split, limit)
-    else:
-        if limit is not None:
-            ds = ds.select(range(min(limit, len(ds))))
-        rows = ds.to_list()
-    info = DatasetInfo(
-        source, resolved or revision, split, rows_sha256(rows), revision, resolved, name
-    )
-    return rows, info
+    if not streaming and limit is not None:
+        ds = ds.select(range(min(limit, len(ds))))
+    info = DatasetInfo(source, resolved or revision, split, "", revision, resolved, name)
+    return RowSource(lambda: _hub_rows(ds, source, revision, split, limit), info)
 
 
-def _streamed_rows(
+def _hub_rows(
     ds: Any, source: str, revision: str | None, split: str | None, limit: int | None
-) -> list[Row]:
-    """The rows of a streaming dataset, read up to ``limit``."""
-    from itertools import islice
-
+) -> Iterator[Row]:
+    """The rows of a (prepared or streaming) dataset, read up to ``limit``."""
     try:
-        return [dict(row) for row in islice(ds, limit)]
+        for row in islice(ds, limit):
+            yield dict(row)
     except Exception as exc:  # a stream can fail part way (network, a damaged file)
         raise _hub_failed(source, revision, split, exc) from exc
 

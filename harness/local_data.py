@@ -44,6 +44,25 @@ def read_local_rows(path: Path, split: str | None = None) -> list[Row]:
     return _fill_missing_keys(rows)
 
 
+def local_rows_are_lazy(path: Path, split: str | None = None) -> bool:
+    """Whether :func:`iter_local_rows` reads the rows one by one (JSON Lines files) rather
+    than whole (CSV, Parquet, a JSON array)."""
+    files = _local_files(path, split)
+    return all(_format_of(p) == "json" for p in files) and all(_first_char(p) != "[" for p in files)
+
+
+def iter_local_rows(path: Path, split: str | None = None) -> Iterator[Row]:
+    """The rows of :func:`read_local_rows`, JSON Lines parsed as they are read. Only a table
+    format fills a row's missing columns with None here: the lazy reader yields the rows as
+    written, so a caller that needs :func:`read_local_rows`'s rows must check that every row
+    has the same columns."""
+    if not local_rows_are_lazy(path, split):
+        yield from read_local_rows(path, split)
+        return
+    for file in _local_files(path, split):
+        yield from _json_lines_rows(path=file, lines=_text_lines(file))
+
+
 def _format_of(path: Path) -> str:
     name = path.name.lower()
     for suffix, fmt in sorted(FILE_TYPES.items(), key=lambda kv: -len(kv[0])):
@@ -117,7 +136,7 @@ def json_file_rows(path: Path) -> list[Row]:
     a JSON array is read whole."""
     if _first_char(path) == "[":
         return _json_array_rows(path, _decode(path, _read_bytes(path)))
-    return _json_lines_rows(path, _text_lines(path))
+    return list(_json_lines_rows(path, _text_lines(path)))
 
 
 def _open_binary(path: Path) -> Any:
@@ -175,9 +194,8 @@ def _unreadable(path: Path, exc: BaseException) -> RmevalError:
     return RmevalError(f"{path}: could not be read ({getattr(exc, 'strerror', None) or exc}).")
 
 
-def _json_lines_rows(path: Path, lines: Iterable[str]) -> list[Row]:
-    """One row object per non-blank line."""
-    rows = []
+def _json_lines_rows(path: Path, lines: Iterable[str]) -> Iterator[Row]:
+    """One row object per non-blank line, parsed as it is read."""
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -193,8 +211,7 @@ def _json_lines_rows(path: Path, lines: Iterable[str]) -> list[Row]:
                 f"{path}:{lineno}: a JSON {_kind(row)}, not an object; each line must be one row "
                 f"object."
             )
-        rows.append(row)
-    return rows
+        yield row
 
 
 def _one_object_hint(path: Path) -> str:

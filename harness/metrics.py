@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
 from rmeval.harness.records import Aggregate, ExampleResult, MetricValue
+from rmeval.harness.result_columns import ResultColumns, as_columns
 
 TiePolicy = Literal["strict", "half"]
 N_BOOT = 1000
@@ -104,39 +104,29 @@ def mean_ci(values: Sequence[float], *, n_boot: int = N_BOOT, seed: int = 0) -> 
     return MetricValue(float(arr.mean()), (float(lo), float(hi)), int(arr.size))
 
 
-def count_outcomes(results: Sequence[ExampleResult]) -> dict[str, int]:
+def count_outcomes(results: Sequence[ExampleResult] | ResultColumns) -> dict[str, int]:
     """The counts every result file carries: examples, ties, invalid, truncated."""
-    return {
-        "examples": len(results),
-        "ties": sum(r.tie for r in results),
-        "invalid": sum(r.invalid for r in results),
-        "truncated": sum(r.truncated for r in results),
-    }
+    return as_columns(results).counts()
 
 
 def by_subset_means(
-    results: Sequence[ExampleResult], metric: str = "accuracy"
+    results: Sequence[ExampleResult] | ResultColumns, metric: str = "accuracy"
 ) -> dict[str, dict[str, dict[str, float | int | None]]]:
     """Mean credit per subset over valid examples: {subset: {metric: {value, n}}}."""
-    groups: dict[str, list[float]] = defaultdict(list)
-    for r in results:
-        if r.credit is not None:
-            groups[r.subset].append(r.credit)
-        else:
-            groups.setdefault(r.subset, [])
+    groups = as_columns(results).subset_credits()
     return {
-        subset: {metric: {"value": float(np.mean(v)) if v else None, "n": len(v)}}
+        subset: {metric: {"value": float(np.mean(v)) if v.size else None, "n": int(v.size)}}
         for subset, v in sorted(groups.items())
     }
 
 
 def aggregate_credits(
-    results: Sequence[ExampleResult], *, metric: str = "accuracy", seed: int = 0
+    results: Sequence[ExampleResult] | ResultColumns, *, metric: str = "accuracy", seed: int = 0
 ) -> Aggregate:
     """Mean credit over valid examples with CI, per-subset means and the standard counts."""
-    credits = [r.credit for r in results if r.credit is not None]
+    columns = as_columns(results)
     return Aggregate(
-        metrics={metric: mean_ci(credits, seed=seed)},
-        by_subset=by_subset_means(results, metric),
-        counts=count_outcomes(results),
+        metrics={metric: mean_ci(columns.credits(), seed=seed)},
+        by_subset=by_subset_means(columns, metric),
+        counts=count_outcomes(columns),
     )

@@ -133,28 +133,78 @@ def write_failed(path: Path, exc: OSError) -> RmevalError:
     )
 
 
-def atomic_write(path: Path, lines: Iterable[str]) -> None:
-    """Write text to a temp file in the same folder, fsync, then rename over ``path``.
+class StagedFile:
+    """A text file written under a temporary name in its folder and renamed over ``path`` by
+    :meth:`commit` (after an fsync), so ``path`` is never half-written; leaving the ``with``
+    block without committing removes the temporary file and leaves ``path`` as it was.
 
     The file gets the user's umask (mode 0666 minus umask). An OSError becomes one RmevalError
-    sentence naming ``path``; the temp file is removed and ``path`` is left as it was.
+    sentence naming ``path``. ``sha256`` and ``lines`` describe what was written.
     """
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for line in lines:
-                fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise write_failed(path, exc) from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lines = 0
+        self._committed = False
+        self._digest = hashlib.sha256()
+        self._tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            self._fh: Any = os.fdopen(fd, "wb")
+        except OSError as exc:
+            raise write_failed(path, exc) from exc
+
+    def __enter__(self) -> StagedFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._committed:
+            self.discard()
+
+    def write(self, text: str) -> None:
+        """Append ``text`` (whole lines, each ending with a newline)."""
+        data = text.encode("utf-8")
+        self._digest.update(data)
+        self.lines += data.count(b"\n")
+        try:
+            self._fh.write(data)
+        except OSError as exc:
+            self.discard()
+            raise write_failed(self.path, exc) from exc
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    def commit(self) -> None:
+        """Flush, fsync and rename the file into place."""
+        try:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+            os.replace(self._tmp, self.path)
+        except OSError as exc:
+            self.discard()
+            raise write_failed(self.path, exc) from exc
+        except BaseException:
+            self.discard()
+            raise
+        self._committed = True
+
+    def discard(self) -> None:
+        """Close and remove the temporary file."""
+        with contextlib.suppress(OSError):
+            self._fh.close()
+        self._tmp.unlink(missing_ok=True)
+
+
+def atomic_write(path: Path, lines: Iterable[str]) -> None:
+    """Write ``lines`` to ``path`` through a :class:`StagedFile`: all of them, or nothing."""
+    with StagedFile(path) as staged:
+        for line in lines:
+            staged.write(line)
+        staged.commit()
 
 
 def check_writable(folder: str | Path) -> None:
@@ -191,13 +241,6 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def samples_record(samples_path: Path) -> dict[str, Any]:
-    """The result file's ``samples`` block for a written samples file."""
-    with samples_path.open("rb") as fh:
-        lines = sum(1 for _ in fh)
-    return {"path": samples_path.name, "sha256": file_sha256(samples_path), "lines": lines}
 
 
 def identity(result: dict[str, Any]) -> dict[str, Any]:
@@ -262,17 +305,19 @@ def write_result(
 
 def _write_samples(samples_path: Path, samples: Sequence[ExampleResult]) -> dict[str, Any]:
     """Write the samples file atomically; return its ``samples`` record."""
-    atomic_write(
-        samples_path,
-        (_sample_line(s) for s in samples),
-    )
-    try:
-        return samples_record(samples_path)
-    except OSError as exc:
-        raise write_failed(samples_path, exc) from exc
+    with StagedFile(samples_path) as staged:
+        for s in samples:
+            staged.write(sample_line(s))
+        staged.commit()
+    return staged_record(staged)
 
 
-def _sample_line(sample: ExampleResult) -> str:
+def staged_record(staged: StagedFile) -> dict[str, Any]:
+    """The result file's ``samples`` block of a committed samples file."""
+    return {"path": staged.path.name, "sha256": staged.sha256, "lines": staged.lines}
+
+
+def sample_line(sample: ExampleResult) -> str:
     """One samples-file line, strict JSON; the tree is walked for non-finite floats only when
     the plain encoding meets one (a task's ``extra`` may hold NaN), as walking every line
     costs more than encoding it."""
@@ -283,12 +328,23 @@ def _sample_line(sample: ExampleResult) -> str:
         return json.dumps(_strict(d), ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def write(result: Result, samples: Sequence[ExampleResult], folder: Path) -> Result:
+def samples_path(folder: Path, task_name: str) -> Path:
+    """Where a task's samples file lies in a result folder."""
+    return folder / f"{task_file_stem(task_name)}.samples.jsonl"
+
+
+def write(result: Result, samples: Sequence[ExampleResult] | StagedFile, folder: Path) -> Result:
     """Write ``folder/<task>.samples.jsonl`` then ``folder/<task>.json`` (both atomically, as
-    :func:`write_result`); return the record with its ``samples`` block and ``path`` set."""
-    safe = task_file_stem(result.task_name)
-    result_path = folder / f"{safe}.json"
-    written = replace(result, samples=_write_samples(folder / f"{safe}.samples.jsonl", samples))
+    :func:`write_result`); return the record with its ``samples`` block and ``path`` set.
+    ``samples`` may be a :class:`StagedFile` of them written already (a streamed run): it is
+    committed here."""
+    result_path = folder / f"{task_file_stem(result.task_name)}.json"
+    if isinstance(samples, StagedFile):
+        samples.commit()
+        record = staged_record(samples)
+    else:
+        record = _write_samples(samples_path(folder, result.task_name), samples)
+    written = replace(result, samples=record)
     atomic_write(result_path, [dumps(written.to_dict()) + "\n"])
     written.path = result_path
     return written

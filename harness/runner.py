@@ -6,6 +6,7 @@ import difflib
 import logging
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,14 +28,17 @@ from rmeval.harness.result import (
     environment,
 )
 from rmeval.harness.results import (
+    StagedFile,
     check_identity,
     check_writable,
     git_commit,
     result_dir,
+    samples_path,
     write,
 )
 from rmeval.harness.sample_texts import with_texts
-from rmeval.harness.scoring import ScoringStats, score_requests, unique_requests
+from rmeval.harness.scoring import Scorer, ScoringStats
+from rmeval.harness.streamed import evaluate_streamed, streamed_timing
 from rmeval.harness.sweep import SweepReport, refuse_if_nothing_runs
 from rmeval.harness.task import RunContext, Task
 from rmeval.harness.task_options import build_tasks
@@ -135,14 +139,18 @@ def evaluate_model(
     """
     started = datetime.now(timezone.utc)
     folder = checked_result_dir(model, tasks, opts)
-    requests = [r for t in tasks for r in t.all_requests()] if model.scalar_scores else []
-    n_examples = sum(len(t.examples()) for t in tasks if t.needs_scores)
+    streamed = [t for t in tasks if t.stream is not None and model.scalar_scores and not scored]
+    listed = [t for t in tasks if t not in streamed]
+    requests = [r for t in listed for r in t.all_requests()] if model.scalar_scores else []
+    n_examples = sum(len(t.examples()) for t in listed if t.needs_scores)
     scores, stats = _scores(model, requests, cache, opts, n_examples / max(len(requests), 1))
     stats = scored or stats
-    shares = TaskShares(tasks, scores, stats)
-    env = model_environment(model, cache, opts.batch_tokens)
+    shares = TaskShares(listed, scores, stats)
     written = []
     for task in tasks:
+        if task in streamed:
+            written.append(_streamed_result(model, task, cache, opts, folder, started))
+            continue
         t0 = time.perf_counter()
         ctx = RunContext(
             scores, model, cache, opts.seed, cache_only=opts.cache_only, progress=opts.progress
@@ -152,6 +160,7 @@ def evaluate_model(
         if opts.log_texts:
             samples = with_texts(task.examples(), samples)
         timing = shares.timing(task, len(samples), time.perf_counter() - t0)
+        env = model_environment(model, cache, opts.batch_tokens)
         result = _result_record(model, task, aggregate, started, timing, env)
         if folder is not None:
             # again: a concurrent run may have written this file while we were scoring
@@ -161,13 +170,49 @@ def evaluate_model(
     return written
 
 
+def _streamed_result(
+    model: RewardModel,
+    task: Task,
+    cache: ScoreCache,
+    opts: RunOptions,
+    folder: Path | None,
+    started: datetime,
+) -> Result:
+    """A streamed task's result (:mod:`rmeval.harness.streamed`), its samples written as the
+    chunks are evaluated and committed with the result file."""
+    t0, data = time.perf_counter(), task.stream
+    assert data is not None
+    scorer = Scorer(
+        model,
+        cache,
+        batch_tokens=opts.batch_tokens,
+        progress=opts.progress,
+        examples_per_text=data.examples / max(data.texts, 1),
+        total=data.texts,
+        keep_keys=False,
+        cache_only=opts.cache_only,
+    )
+    staged = StagedFile(samples_path(folder, task.name)) if folder is not None else None
+    with staged or nullcontext():
+        aggregate = evaluate_streamed(
+            task, scorer, seed=opts.seed, log_texts=opts.log_texts, samples=staged
+        )
+        timing = streamed_timing(scorer.stats, data.examples, time.perf_counter() - t0)
+        env = model_environment(model, cache, opts.batch_tokens)
+        result = _result_record(model, task, aggregate, started, timing, env)
+        if folder is None or staged is None:
+            return result
+        check_identity(folder, result.identity, opts.name or run_label(model))
+        return write(result, staged, folder)
+
+
 def checked_result_dir(model: RewardModel, tasks: Sequence[Task], opts: RunOptions) -> Path | None:
     """The model's result folder, once no task's result file there has another identity; None
     without an output folder (the Python API: results are returned, not written)."""
     label = opts.name or run_label(model)
     for task in tasks:
         task.check_model(model)
-        task.examples()  # loads the rows: the identity holds their sha256
+        task.prepare()  # reads the rows: the identity holds their sha256
     if opts.output_dir is None:
         return None
     folder = result_dir(opts.output_dir, label, None if opts.name else model.spec)
@@ -229,24 +274,15 @@ def _scores(
 ) -> tuple[dict, ScoringStats]:
     if not requests:
         return {}, ScoringStats()
-    if opts.cache_only:
-        unique = unique_requests(requests)
-        found = cache.get_many(model.fingerprint(), [r.key for r in unique])
-        missing = len(unique) - len(found)
-        if missing:
-            raise RmevalError(
-                f"{missing} of {len(unique)} texts for {model.spec} are not in the cache "
-                f"{cache.path}; run `rmeval run` with the same model, tasks and flags first."
-            )
-        return found, ScoringStats(requested=len(unique), cached=len(unique))
-    return score_requests(
+    scorer = Scorer(
         model,
-        requests,
         cache,
         batch_tokens=opts.batch_tokens,
         progress=opts.progress,
         examples_per_text=ex_per_text,
+        cache_only=opts.cache_only,
     )
+    return scorer.scores(requests), scorer.stats
 
 
 def _result_record(
@@ -357,7 +393,7 @@ def prepared_tasks(opts: RunOptions) -> list[Task]:
         model_class(_parse_spec(spec)[0])  # an unknown model type fails before data loads
     tasks = build_tasks(opts.tasks, opts)
     for t in tasks:
-        t.examples()  # validate every task's data before any model loads
+        t.prepare()  # validate every task's data before any model loads
     if opts.output_dir is not None:
         check_writable(opts.output_dir)
     return tasks

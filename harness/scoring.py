@@ -31,8 +31,10 @@ class ScoringStats:
     """Tokens forwarded."""
     seconds: float = 0.0
     """Wall time of the forward passes."""
+    fresh: int = 0
+    """Texts whose scores this pass added to the cache (not cached before)."""
     scored_keys: set[str] = field(default_factory=set)
-    """Keys of the texts whose scores this pass added to the cache (not cached before)."""
+    """Their keys (unless the scorer keeps none: see :class:`Scorer`)."""
 
 
 def unique_requests(requests: Sequence[ScoreRequest]) -> list[ScoreRequest]:
@@ -179,61 +181,147 @@ def header_line(model: RewardModel, budget: int, n_texts: int) -> str:
     )
 
 
+class Scorer:
+    """One model's scores over one or more passes: each pass looks its texts up in the cache,
+    forwards the missing ones in planned batches and caches them; ``stats`` add up.
+
+    ``total`` (the texts of every pass, for a run scored chunk by chunk) makes one progress bar
+    count every text, cached or not; without it each pass shows the texts it forwards.
+    ``keep_keys=False`` leaves ``stats.scored_keys`` empty (a streamed run keeps no per-text
+    state). ``cache_only`` refuses a pass whose texts are not all cached (``rmeval score``).
+    """
+
+    def __init__(
+        self,
+        model: RewardModel,
+        cache: ScoreCache,
+        *,
+        batch_tokens: int | None = None,
+        progress: bool | str = True,
+        shard: tuple[int, int] = (0, 1),
+        examples_per_text: float = 1.0,
+        total: int | None = None,
+        keep_keys: bool = True,
+        cache_only: bool = False,
+    ) -> None:
+        self.model, self.cache, self.shard = model, cache, shard
+        self.batch_tokens, self.progress, self.total = batch_tokens, progress, total
+        self.examples_per_text, self.keep_keys, self.cache_only = (
+            examples_per_text,
+            keep_keys,
+            cache_only,
+        )
+        self.stats = ScoringStats()
+        self._bar: Progress | None = None
+        self._budget: int | None = None
+        self._announced = False
+
+    def scores(self, requests: Sequence[ScoreRequest]) -> dict[str, Score]:
+        """Scores for every request (by key), computing only what the cache lacks.
+
+        The batch plan covers all of the pass's requests, cached or not, so a resumed run
+        rebuilds the same batches and recomputes exactly the batches that never committed: its
+        scores equal an uninterrupted run bit for bit. ``shard=(rank, world)`` scores every
+        world-th batch."""
+        reqs = unique_requests(requests)
+        keys = [r.key for r in reqs]
+        found = self.cache.get_many(self.model.fingerprint(), keys)
+        self.stats.requested += len(reqs)
+        self.stats.cached += len(found)
+        if self.total is not None:
+            self._progress(self.total).update(len(found))
+        if len(found) < len(reqs):
+            if self.cache_only:
+                self._refuse_missing(len(reqs) - len(found), len(reqs))
+            self._forward_missing(reqs, keys, found)
+        elif reqs and self.total is None:
+            log.info(f"scoring {self.model.spec}: all {len(reqs):,} texts are in the cache")
+        return found
+
+    def _refuse_missing(self, missing: int, unique: int) -> None:
+        raise RmevalError(
+            f"{missing} of {unique} texts for {self.model.spec} are not in the cache "
+            f"{self.cache.path}; run `rmeval run` with the same model, tasks and flags first."
+        )
+
+    def _progress(self, total: int) -> Progress:
+        if self._bar is None:
+            desc = f"scoring {self.model.spec}"
+            self._bar = Progress(total, desc, self.progress, self.examples_per_text)
+        return self._bar
+
+    def _forward_missing(
+        self, reqs: list[ScoreRequest], keys: list[str], found: dict[str, Score]
+    ) -> None:
+        import time
+
+        start = time.perf_counter()
+        model, fingerprint, stats = self.model, self.model.fingerprint(), self.stats
+        if self._budget is None:
+            self._budget = resolve_budget(model, self.cache, self.batch_tokens)
+        rank, world = self.shard
+        todo = (
+            (idx, batch)
+            for i, (idx, batch) in enumerate(planned(model, reqs, keys, self._budget))
+            if i % world == rank and any(keys[j] not in found for j in idx)
+        )
+        missing = -(-(len(reqs) - len(found)) // world)  # this rank's share, before planning
+        bar = self._progress(self.total) if self.total is not None else self._progress(missing)
+        try:
+            for idx, batch, inputs in prefetched(model, todo):
+                if not self._announced:  # the plan is made: packing is decided
+                    self._announced = True
+                    n_texts = self.total if self.total is not None else missing
+                    log.info(header_line(model, self._budget, n_texts))
+                scores = _forward(model, batch, inputs)
+                if len(scores) != len(batch):
+                    raise RmevalError(
+                        f"model {model.spec} returned {len(scores)} scores for {len(batch)} texts."
+                    )
+                fresh = [(keys[j], s) for j, s in zip(idx, scores) if keys[j] not in found]
+                self.cache.put_many(fingerprint, fresh)
+                found.update(fresh)
+                if self.keep_keys:
+                    stats.scored_keys.update(k for k, _ in fresh)
+                n_tok = sum(e.n_tokens for e in batch)
+                stats.scored += len(batch)
+                stats.fresh += len(fresh)
+                stats.tokens += n_tok
+                bar.update(len(fresh), n_tok)  # the total counts texts not yet cached
+        finally:
+            if self.total is None:
+                self.close()
+            stats.seconds += time.perf_counter() - start
+
+    def close(self) -> None:
+        """End the progress bar (and, for a run scored chunk by chunk, say when every text
+        was cached)."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        if self.total is not None and self.stats.requested and not self.stats.fresh:
+            log.info(
+                f"scoring {self.model.spec}: all {self.stats.requested:,} texts are in the cache"
+            )
+
+
 def score_requests(
     model: RewardModel,
     requests: Sequence[ScoreRequest],
     cache: ScoreCache,
     *,
     batch_tokens: int | None = None,
-    progress: bool = True,
+    progress: bool | str = True,
     shard: tuple[int, int] = (0, 1),
     examples_per_text: float = 1.0,
 ) -> tuple[dict[str, Score], ScoringStats]:
-    """Scores for every request (by key), computing only what the cache lacks.
-
-    The batch plan covers all requests, cached or not, so a resumed run rebuilds the same
-    batches and recomputes exactly the batches that never committed: its scores equal an
-    uninterrupted run bit for bit. ``shard=(rank, world)`` scores every world-th batch.
-    """
-    import time
-
-    reqs = unique_requests(requests)
-    keys = [r.key for r in reqs]
-    fingerprint = model.fingerprint()
-    found = cache.get_many(fingerprint, keys)
-    stats = ScoringStats(requested=len(reqs), cached=len(found))
-    if len(found) == len(reqs):
-        if reqs:
-            log.info(f"scoring {model.spec}: all {len(reqs):,} texts are in the cache")
-        return found, stats
-    start = time.perf_counter()
-    budget = resolve_budget(model, cache, batch_tokens)
-    rank, world = shard
-    todo = (
-        (idx, batch)
-        for i, (idx, batch) in enumerate(planned(model, reqs, keys, budget))
-        if i % world == rank and any(keys[j] not in found for j in idx)
+    """Scores for every request (by key) in one pass of a :class:`Scorer`, and its stats."""
+    scorer = Scorer(
+        model,
+        cache,
+        batch_tokens=batch_tokens,
+        progress=progress,
+        shard=shard,
+        examples_per_text=examples_per_text,
     )
-    missing = -(-(len(reqs) - len(found)) // world)  # this rank's share, before planning
-    bar = Progress(missing, f"scoring {model.spec}", progress, examples_per_text)
-    try:
-        for n, (idx, batch, inputs) in enumerate(prefetched(model, todo)):
-            if n == 0:  # the plan is made: packing is decided
-                log.info(header_line(model, budget, len(reqs) - len(found)))
-            scores = _forward(model, batch, inputs)
-            if len(scores) != len(batch):
-                raise RmevalError(
-                    f"model {model.spec} returned {len(scores)} scores for {len(batch)} texts."
-                )
-            fresh = [(keys[j], s) for j, s in zip(idx, scores) if keys[j] not in found]
-            cache.put_many(fingerprint, fresh)
-            found.update(fresh)
-            stats.scored_keys.update(k for k, _ in fresh)
-            n_tok = sum(e.n_tokens for e in batch)
-            stats.scored += len(batch)
-            stats.tokens += n_tok
-            bar.update(len(fresh), n_tok)  # the total counts texts not yet cached
-    finally:
-        bar.close()
-    stats.seconds = time.perf_counter() - start
-    return found, stats
+    return scorer.scores(requests), scorer.stats

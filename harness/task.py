@@ -7,14 +7,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rmeval.harness.data import DatasetInfo, load_rows
+from rmeval.harness.data import DatasetInfo, RowSource, open_rows
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.metrics import aggregate_credits
 from rmeval.harness.records import Aggregate, Example, ExampleResult, Score, ScoreRequest
+from rmeval.harness.result_columns import ResultColumns
 from rmeval.harness.steps import check_step_capability
 
 if TYPE_CHECKING:
     from rmeval.harness.adapters.base import RewardModel
+    from rmeval.harness.row_check import RowCheck
+    from rmeval.harness.streamed import StreamedData
 
 
 @dataclass
@@ -61,6 +64,13 @@ class Task(ABC):
     score_kinds: ClassVar[tuple[str, ...]] = ("reward", "probability")
     """The ``RewardModel.score_kind`` values whose scores this task can read (a task whose
     formula needs unbounded scalar rewards declares ``("reward",)``)."""
+    streams: bool = False
+    """True for tasks that may be read, scored and evaluated chunk by chunk in bounded memory
+    (:mod:`rmeval.harness.streamed`): their examples are built row by row
+    (:meth:`build_example_chunk`), evaluated one by one from their own scores (the default
+    :meth:`run`), and :meth:`aggregate` reads only what :class:`ResultColumns` keeps."""
+    kept_extras: ClassVar[tuple[str, ...]] = ()
+    """The ``ExampleResult.extra`` keys a streamed run keeps for :meth:`aggregate`."""
     samples_view: ClassVar[dict[str, Any] | None] = None
     """How readers rank this task's sample lines as mistakes (the leaderboard's hardest
     examples), written into the result's ``task`` block: ``{"wrong": "credit<1" | "credit>0" |
@@ -92,19 +102,33 @@ class Task(ABC):
         self._examples: list[Example] | None = None
         self._requests: list[list[ScoreRequest]] | None = None
         self.dataset: DatasetInfo | None = None
+        self.stream: StreamedData | None = None
+        """Set by :meth:`prepare` when the data were checked chunk by chunk, not loaded."""
 
     # -- data -------------------------------------------------------------------------
     def load_rows(self) -> tuple[list[dict[str, Any]], DatasetInfo]:
         """Raw rows and their provenance; generated tasks override this."""
+        return self.row_source().load()
+
+    def row_source(self) -> RowSource:
+        """The rows of ``data`` as a source that can be read again lazily (see ``open_rows``)."""
         if self.data is None:
             raise RmevalError(
                 f"task '{self.name}' has no built-in data: pass --data {self.name}=PATH_OR_HUB_ID."
             )
-        return load_rows(self.data, revision=self.revision, split=self.split, limit=self.limit)
+        return open_rows(self.data, revision=self.revision, split=self.split, limit=self.limit)
 
     @abstractmethod
     def build_examples(self, rows: list[dict[str, Any]]) -> list[Example]:
         """Turn rows into examples; raise ``DataError`` listing every bad row by id."""
+
+    def build_example_chunk(
+        self, rows: list[dict[str, Any]], check: RowCheck | None
+    ) -> list[Example]:
+        """The examples of consecutive rows of the data (tasks with ``streams``): rows are
+        numbered and duplicate ids found across chunks by ``check``, which collects the
+        problems instead of raising (``check.rows == 0``: the first chunk)."""
+        raise NotImplementedError
 
     def examples(self) -> list[Example]:
         """Load, validate and convert the rows once; later calls reuse them."""
@@ -112,6 +136,29 @@ class Task(ABC):
             rows, self.dataset = self.load_rows()
             self._examples = self.build_examples(rows)
         return self._examples
+
+    def keep_examples(self, examples: list[Example]) -> None:
+        """Keep examples built from the data already checked (``dataset`` is set)."""
+        self._examples = examples
+
+    @property
+    def n_examples(self) -> int:
+        """How many examples the data gave (after :meth:`prepare`, without loading them)."""
+        return self.stream.examples if self.stream is not None else len(self.examples())
+
+    def prepare(self) -> None:
+        """Validate the data once, before any model loads. A task with ``streams`` reads a
+        lazy source (JSON Lines, a hub dataset) chunk by chunk and keeps only its provenance
+        and size (``stream``); any other task loads its examples."""
+        if self.stream is not None or self._examples is not None:
+            return
+        if self.streams and type(self).load_rows is Task.load_rows:  # not its own rows
+            from rmeval.harness.streamed import check_rows
+
+            self.stream = check_rows(self)
+            if self.stream is not None:
+                return
+        self.examples()
 
     def incompatible(self, model: RewardModel) -> str | None:
         """Why this task cannot run on ``model`` (None when it can): a task that needs
@@ -165,20 +212,27 @@ class Task(ABC):
 
     def run(self, ctx: RunContext) -> list[ExampleResult]:
         """Evaluate every example from its scores (tasks with other needs override this)."""
-        results = []
-        for ex, reqs in zip(self.examples(), self.example_requests(), strict=True):
-            scores = [ctx.scores[r.key] for r in reqs]
-            res = self.evaluate(ex, scores)
-            res.text_hashes = [r.key for r in reqs]
-            res.truncated = res.truncated or any(s.truncated for s in scores)
-            results.append(res)
-        return results
+        pairs = zip(self.examples(), self.example_requests(), strict=True)
+        return [self.result_of(ex, reqs, ctx.scores) for ex, reqs in pairs]
+
+    def result_of(
+        self, example: Example, requests: Sequence[ScoreRequest], scores: Mapping[str, Score]
+    ) -> ExampleResult:
+        """One example's result from the scores of its requests (by key), with their keys and
+        whether any was truncated."""
+        own = [scores[r.key] for r in requests]
+        res = self.evaluate(example, own)
+        res.text_hashes = [r.key for r in requests]
+        res.truncated = res.truncated or any(s.truncated for s in own)
+        return res
 
     def evaluate(self, example: Example, scores: Sequence[Score]) -> ExampleResult:
         """One example's result from its candidates' scores (pure)."""
         raise NotImplementedError
 
-    def aggregate(self, results: Sequence[ExampleResult], seed: int = 0) -> Aggregate:
+    def aggregate(
+        self, results: Sequence[ExampleResult] | ResultColumns, seed: int = 0
+    ) -> Aggregate:
         """Metrics over all examples; default: mean credit as ``main_score``."""
         return aggregate_credits(results, metric=self.main_score, seed=seed)
 

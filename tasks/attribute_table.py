@@ -8,6 +8,7 @@ from typing import Any
 
 from rmeval.harness.metrics import mean_ci, pairwise_credit
 from rmeval.harness.records import ExampleResult, Score
+from rmeval.harness.result_columns import ResultColumns
 
 KEY = "attribute_credit"
 """``ExampleResult.extra`` key of an example's credit per attribute."""
@@ -29,11 +30,16 @@ def attribute_credit(scores: Sequence[Score], ties: str) -> dict[str, float] | N
     return out
 
 
-def by_attribute(results: Sequence[ExampleResult], seed: int = 0) -> dict[str, Any]:
+def by_attribute(results: Sequence[ExampleResult] | ResultColumns, seed: int = 0) -> dict[str, Any]:
     """{attribute: {accuracy, ci95, n}} over the examples that have the attribute."""
     credits: dict[str, list[float]] = {}
-    for r in results:
-        for name, credit in (r.extra.get(KEY) or {}).items():
+    kept = (
+        results.extras(KEY)
+        if isinstance(results, ResultColumns)
+        else (r.extra.get(KEY) for r in results)
+    )
+    for row in kept:
+        for name, credit in (row or {}).items():
             credits.setdefault(name, []).append(credit)
     table = {}
     for name, values in credits.items():

@@ -38,6 +38,7 @@ from rmeval.harness.adapters.base import parse_bool
 from rmeval.harness.errors import DataError, RmevalError
 from rmeval.harness.metrics import mean_ci
 from rmeval.harness.records import Aggregate, Example, ExampleResult, Score, ScoreRequest
+from rmeval.harness.result_columns import ResultColumns
 from rmeval.harness.task import RunContext
 
 TIE = "tie"
@@ -185,15 +186,21 @@ class JudgedTask:
         return results
 
     # -- aggregate ------------------------------------------------------------------------
-    def aggregate(self, results: Sequence[ExampleResult], seed: int = 0) -> Aggregate:
+    def aggregate(
+        self, results: Sequence[ExampleResult] | ResultColumns, seed: int = 0
+    ) -> Aggregate:
         """The task's aggregate, plus ``counts.unparseable`` and, for pairwise verdicts,
         ``position_bias`` and (both orders) ``order_consistency``."""
         return add_judge_metrics(super().aggregate(results, seed), results, seed)  # type: ignore[misc]
 
 
-def add_judge_metrics(agg: Aggregate, results: Sequence[ExampleResult], seed: int = 0) -> Aggregate:
+def add_judge_metrics(
+    agg: Aggregate, results: Sequence[ExampleResult] | ResultColumns, seed: int = 0
+) -> Aggregate:
     """``agg`` plus the judge's numbers when ``results`` come from a generating judge (tasks
-    with their own ``aggregate`` call this at its end)."""
+    with their own ``aggregate`` call this at its end); a streamed run's columns never do."""
+    if isinstance(results, ResultColumns):
+        return agg
     judged = [r.extra["judge"] for r in results if "judge" in r.extra]
     if judged:
         calls = [c for j in judged for c in j["calls"]]

@@ -14,15 +14,22 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from rmeval.harness.adapters.base import parse_bool
-from rmeval.harness.data import DatasetInfo, is_local_data, load_rows
+from rmeval.harness.data import RowSource, is_local_data, open_rows
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.metrics import best_of_n_credit, pairwise_credit
 from rmeval.harness.records import Aggregate, Example, ExampleResult, Score, ScoreRequest
+from rmeval.harness.result_columns import ResultColumns
 from rmeval.harness.task import Task
 from rmeval.tasks import attribute_table, preference_formats
 from rmeval.tasks.judged import JudgedTask
 from rmeval.tasks.preference_formats import PROBLEM
-from rmeval.tasks.validation import collect_rows, prompt_problem, split_prompt, text_problem
+from rmeval.tasks.validation import (
+    RowCheck,
+    collect_rows,
+    prompt_problem,
+    split_prompt,
+    text_problem,
+)
 
 
 def preference_examples(
@@ -31,10 +38,12 @@ def preference_examples(
     source: str,
     allow_empty: bool = False,
     min_rejected: int = 1,
+    check: RowCheck | None = None,
 ) -> list[Example]:
     """Validate preference rows and turn them into examples (chosen first, then rejected).
 
-    Every problem is collected, then one ``DataError`` lists them by row id.
+    Every problem is collected, then one ``DataError`` lists them by row id; with ``check``
+    (rows read in chunks) the problems are left in it instead.
     """
 
     def convert(row: dict[str, Any], rid: str) -> Example | list[str]:
@@ -56,6 +65,8 @@ def preference_examples(
             context=context,
         )
 
+    if check is not None:
+        return check.convert(rows, convert)
     return collect_rows(rows, source=source, convert=convert)
 
 
@@ -105,8 +116,7 @@ class PreferenceTask(Task):
 
     def __init__(self, streaming: bool | str = False, **kwargs: Any) -> None:
         stream = parse_bool(streaming, "--task-args streaming")
-        own = (PreferenceTask.load_rows, PreferenceFileTask.load_rows)
-        if stream and type(self).load_rows not in own:
+        if stream and type(self).load_rows is not Task.load_rows:
             raise RmevalError(
                 f"--task-args streaming=true: task '{self.name}' loads its own data; streaming "
                 f"applies to the pairwise and best-of-n tasks."
@@ -115,12 +125,14 @@ class PreferenceTask(Task):
             **kwargs, **({"streaming": True} if stream else {})
         )  # params: only when on
         self.streaming = stream
+        self._format: str | None = None
+        """The data's format, recognised from its first row."""
 
-    def load_rows(self) -> tuple[list[dict[str, Any]], DatasetInfo]:
-        """The rows; a hub dataset is streamed with ``streaming=true`` (see ``load_rows``)."""
+    def row_source(self) -> RowSource:
+        """The rows; a hub dataset is streamed with ``streaming=true`` (see ``open_rows``)."""
         if self.data is None:
-            return super().load_rows()
-        return load_rows(
+            return super().row_source()
+        return open_rows(
             self.data,
             revision=self.revision,
             split=self.split,
@@ -130,15 +142,26 @@ class PreferenceTask(Task):
 
     def build_examples(self, rows: list[dict[str, Any]]) -> list[Example]:
         """Rows in any recognised format (the format is recorded in ``dataset.format``)."""
-        source = self.data or self.name
-        fmt, rows = preference_formats.normalise(rows, self.columns)
+        return self.build_example_chunk(rows, None)
+
+    def build_example_chunk(
+        self, rows: list[dict[str, Any]], check: RowCheck | None
+    ) -> list[Example]:
+        """The examples of some rows (see :meth:`Task.build_example_chunk`); the format is
+        recognised from the first row of the data and kept for later chunks."""
+        later = check is not None and check.rows > 0
+        fmt, rows = preference_formats.normalise(
+            rows, self.columns, self._format if later else None
+        )
+        self._format = fmt
         if self.dataset is not None:
             self.dataset = dataclasses.replace(self.dataset, format=fmt)
         return preference_examples(
             rows,
-            source=source,
+            source=self.data or self.name,
             allow_empty=self.allow_empty_responses,
             min_rejected=self.min_rejected,
+            check=check,
         )
 
 
@@ -160,7 +183,7 @@ class PreferenceFileTask(PreferenceTask):
         """``--task-args chosen=COL,...``: the data's column for each standard field."""
         self.config_name = name
         """``--task-args name=CONFIG``: the hub dataset's configuration."""
-        if name is not None and type(self).load_rows is not PreferenceFileTask.load_rows:
+        if name is not None and type(self).load_rows is not Task.load_rows:
             raise RmevalError(
                 f"--task-args name={name}: {self.name} loads its own rows, which have no "
                 f"dataset configuration; drop it."
@@ -168,16 +191,17 @@ class PreferenceFileTask(PreferenceTask):
         given = self.columns | ({"name": name} if name is not None else {})
         super().__init__(**kwargs, **given)
 
-    def load_rows(self) -> tuple[list[dict[str, Any]], DatasetInfo]:
-        """Rows as :meth:`Task.load_rows` reads them, a hub dataset in config ``name``."""
+    def row_source(self) -> RowSource:
+        """Rows as :meth:`PreferenceTask.row_source` reads them, a hub dataset in config
+        ``name``."""
         if self.config_name is None:
-            return super().load_rows()
+            return super().row_source()
         if self.data is None or is_local_data(self.data):
             raise RmevalError(
                 f"--task-args name={self.config_name}: a dataset configuration applies to a hub "
                 f"dataset only, not {self.data or 'generated rows'}; drop it."
             )
-        return load_rows(
+        return open_rows(
             self.data,
             revision=self.revision,
             split=self.split,
@@ -191,6 +215,8 @@ class PairwiseTask(JudgedTask, PreferenceFileTask):
     """Accuracy of preferring the chosen response over each rejected one."""
 
     judge_protocol = "pairwise"
+    streams = True
+    kept_extras = (attribute_table.KEY,)
 
     name = "pairwise"
     main_score = "accuracy"
@@ -219,7 +245,9 @@ class PairwiseTask(JudgedTask, PreferenceFileTask):
             extra={attribute_table.KEY: by_attribute} if by_attribute else {},
         )
 
-    def aggregate(self, results: Sequence[ExampleResult], seed: int = 0) -> Aggregate:
+    def aggregate(
+        self, results: Sequence[ExampleResult] | ResultColumns, seed: int = 0
+    ) -> Aggregate:
         """Mean credit (see :meth:`Task.aggregate`), plus ``tables.by_attribute`` for a
         multi-attribute reward model."""
         agg = super().aggregate(results, seed)
@@ -248,6 +276,7 @@ class BestOfNTask(JudgedTask, PreferenceFileTask):
         super().__init__(**({"aggregate": aggregate} if aggregate is not None else {}), **kwargs)
         self.aggregations = () if aggregate is None else parse_aggregations(aggregate)
         self.uses_step_scores = bool(self.aggregations)
+        self.streams = not self.aggregations  # step aggregations read every result
 
     def requests(self, example: Example) -> list[ScoreRequest]:
         if not self.aggregations:
@@ -265,7 +294,9 @@ class BestOfNTask(JudgedTask, PreferenceFileTask):
         credit, tie, invalid = best_of_n_credit(values)
         return ExampleResult(example.id, example.subset, values, credit, tie=tie, invalid=invalid)
 
-    def aggregate(self, results: Sequence[ExampleResult], seed: int = 0) -> Aggregate:
+    def aggregate(
+        self, results: Sequence[ExampleResult] | ResultColumns, seed: int = 0
+    ) -> Aggregate:
         agg = super().aggregate(results, seed)
         if not self.aggregations:
             return agg

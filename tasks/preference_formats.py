@@ -188,12 +188,14 @@ PROBLEM = "__rmeval_format_problem__"
 """Key of a row that could not be converted: the one sentence saying why."""
 
 
-def normalise(rows: list[Row], columns: Mapping[str, str]) -> tuple[str, list[Row]]:
-    """The format of ``rows`` (from the first row) and every row as a flat row; a row that
-    does not fit becomes ``{"id": ..., PROBLEM: sentence}``."""
+def normalise(
+    rows: list[Row], columns: Mapping[str, str], fmt: str | None = None
+) -> tuple[str, list[Row]]:
+    """The format of ``rows`` (``fmt``, else recognised from the first row) and every row as
+    a flat row; a row that does not fit becomes ``{"id": ..., PROBLEM: sentence}``."""
     mapped = [map_columns(row, columns) for row in rows]
-    first = next((r for r in mapped if isinstance(r, dict)), {})
-    fmt = detect(first)
+    if fmt is None:
+        fmt = detect(next((r for r in mapped if isinstance(r, dict)), {}))
     out = []
     for row, raw in zip(mapped, rows):
         flat = to_flat(row, fmt) if isinstance(row, dict) else row

@@ -7,13 +7,9 @@ from typing import Any, TypeVar
 
 from rmeval.harness.errors import DataError
 from rmeval.harness.records import Turn
+from rmeval.harness.row_check import RowCheck, row_id  # noqa: F401 (row_id: public here too)
 
 T = TypeVar("T")
-
-
-def row_id(row: dict[str, Any], index: int) -> str:
-    """The row's ``id`` as a string, or its position when it has none."""
-    return str(row["id"]) if row.get("id") is not None else str(index)
 
 
 def text_problem(value: Any, where: str, *, allow_empty: bool) -> str | None:
@@ -82,21 +78,9 @@ def convert_rows(
 ) -> tuple[list[T], list[str]]:
     """Apply ``convert(row, id)`` to every row; it returns the converted value or a list of
     problems. Duplicate ids and problems come back prefixed with ``row <id>:``."""
-    values: list[T] = []
-    problems: list[str] = []
-    seen: set[str] = set()
-    for i, row in enumerate(rows):
-        rid = row_id(row, i)
-        if rid in seen:
-            problems.append(f"row {rid}: duplicate id")
-            continue
-        seen.add(rid)
-        out = convert(row, rid)
-        if isinstance(out, list):
-            problems.extend(f"row {rid}: {p}" for p in out)
-        else:
-            values.append(out)
-    return values, problems
+    check = RowCheck()
+    values = check.convert(rows, convert)
+    return values, check.problems
 
 
 def raise_problems(source: str, problems: list[str], values: Sized) -> None:

@@ -98,21 +98,23 @@ def test_sorted_lookups_and_first_write_wins(tmp_path):
 
 
 def test_samples_are_streamed_and_strict(tmp_path, monkeypatch):
-    seen = []
-    real = results.atomic_write
+    written = []
+    real = results.StagedFile.write
 
-    def spy(path, lines):
-        seen.append(type(lines))
-        return real(path, lines)
+    def spy(self, text):
+        written.append(text)  # one call per line: nothing holds the file's lines
+        return real(self, text)
 
-    monkeypatch.setattr(results, "atomic_write", spy)
+    monkeypatch.setattr(results.StagedFile, "write", spy)
     nan = ExampleResult(
         "a", "s", [1.0, float("nan")], None, invalid=True, extra={"m": {"x": 1e999}}
     )
     ok = ExampleResult("b", "s", [2.0, 1.0], 1.0, text_hashes=["h1", "h2"])
-    assert results._sample_line(nan) == json.dumps(results._strict(nan.to_dict())) + "\n"
-    record = results._write_samples(tmp_path / "t.samples.jsonl", [nan, ok])
-    assert seen[0] not in (list, tuple) and record["lines"] == 2
+    assert results.sample_line(nan) == json.dumps(results._strict(nan.to_dict())) + "\n"
+    path = tmp_path / "t.samples.jsonl"
+    record = results._write_samples(path, [nan, ok])
+    assert len(written) == 2 and all(t.count("\n") == 1 for t in written)
+    assert record == {"path": path.name, "sha256": results.file_sha256(path), "lines": 2}
     lines = (tmp_path / "t.samples.jsonl").read_text().splitlines()
     assert json.loads(lines[0])["m"] == {"x": None} and json.loads(lines[0])["scores"] == [
         1.0,
@@ -167,7 +169,8 @@ def test_a_streamed_hub_dataset_has_the_rows_and_sha256_of_a_prepared_one(tmp_pa
     monkeypatch.setattr(data, "_looks_local", lambda source: False)  # as a hub id would
     streamed, sinfo = task.load_rows()
     assert not list((tmp_path / "dscache").rglob("*.arrow"))  # nothing prepared on disk
-    prepared, info = data._load_hub(str(folder), revision=None, split="train", name=None, limit=20)
+    source = data._hub_source(str(folder), revision=None, split="train", name=None, limit=20)
+    prepared, info = source.load()
     assert list((tmp_path / "dscache").rglob("*.arrow"))
     assert streamed == prepared and len(streamed) == 20
     assert sinfo.sha256 == info.sha256 == data.rows_sha256(prepared)
