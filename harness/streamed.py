@@ -48,9 +48,9 @@ class StreamedData:
     """Candidate texts of every example (duplicates included)."""
 
 
-def row_chunks(rows: Iterable[Row], size: int = CHUNK_EXAMPLES) -> Iterator[list[Row]]:
-    """Consecutive lists of ``size`` rows (the last one shorter)."""
-    it = iter(rows)
+def row_chunks(rows: Iterable[Row], size: int | None = None) -> Iterator[list[Row]]:
+    """Consecutive lists of ``size`` rows (default ``CHUNK_EXAMPLES``; the last one shorter)."""
+    it, size = iter(rows), size or CHUNK_EXAMPLES
     while chunk := list(islice(it, size)):
         yield chunk
 
