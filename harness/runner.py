@@ -38,10 +38,11 @@ from rmeval.harness.results import (
 )
 from rmeval.harness.sample_texts import with_texts
 from rmeval.harness.scoring import Scorer, ScoringStats
-from rmeval.harness.streamed import evaluate_streamed, streamed_timing
+from rmeval.harness.streamed import evaluate_streamed
 from rmeval.harness.sweep import SweepReport, refuse_if_nothing_runs
 from rmeval.harness.task import RunContext, Task
 from rmeval.harness.task_options import build_tasks
+from rmeval.harness.timing import TaskShares, streamed_timing
 
 log = logging.getLogger(__name__)
 
@@ -228,45 +229,6 @@ def result_identity(model: RewardModel, task: Task) -> dict[str, Any]:
         "task": task.name,
         "dataset_sha256": task.dataset.sha256 if task.dataset else None,
     }
-
-
-class TaskShares:
-    """Splits one shared scoring pass between the tasks that asked for its texts.
-
-    A text scored in this pass costs time in proportion to its tokens; a text several tasks
-    share is split between them, so the tasks' scoring times add up to the pass's time.
-    """
-
-    def __init__(self, tasks: Sequence[Task], scores: dict[str, Any], stats: ScoringStats):
-        self.keys = {t.name: {r.key for r in t.all_requests()} for t in tasks}
-        self.users: dict[str, int] = {}
-        for keys in self.keys.values():
-            for k in keys & stats.scored_keys:
-                self.users[k] = self.users.get(k, 0) + 1
-        self.weight = {k: max(scores[k].n_tokens, 1) for k in self.users}
-        self.total = sum(self.weight.values())
-        self.stats = stats
-
-    def timing(self, task: Task, n_examples: int, eval_seconds: float) -> dict[str, Any]:
-        """``duration_s`` and ``throughput`` of one task."""
-        keys = self.keys[task.name]
-        fresh = keys & self.users.keys()
-        share = sum(self.weight[k] / self.users[k] for k in fresh)
-        seconds = self.stats.seconds * share / self.total if self.total else 0.0
-        rate = seconds > 0 and bool(fresh)
-        return {
-            "duration_s": round(seconds + eval_seconds, 3),
-            "throughput": {
-                # examples' worth of the texts scored now, per second of scoring them
-                "examples_per_s": round(n_examples * len(fresh) / len(keys) / seconds, 3)
-                if rate
-                else None,
-                "tokens_per_s": round(share / seconds, 1) if rate else None,
-                "texts_scored": len(fresh),
-                "texts_cached": len(keys) - len(fresh),
-                "scoring_s": round(seconds, 3),
-            },
-        }
 
 
 def _scores(

@@ -27,7 +27,7 @@ from rmeval.harness.result_columns import ResultColumns
 from rmeval.harness.results import StagedFile, sample_line
 from rmeval.harness.row_check import RowCheck
 from rmeval.harness.sample_texts import with_texts
-from rmeval.harness.scoring import Scorer, ScoringStats
+from rmeval.harness.scoring import Scorer
 
 if TYPE_CHECKING:
     from rmeval.harness.task import Task
@@ -126,20 +126,3 @@ def evaluate_streamed(
                 samples.write(sample_line(r))
     scorer.close()
     return task.aggregate(columns, seed=seed)
-
-
-def streamed_timing(stats: ScoringStats, examples: int, seconds: float) -> dict[str, Any]:
-    """``duration_s`` and ``throughput`` of a streamed task (the fields of the in-memory
-    path's ``TaskShares.timing``): its scoring time is its own."""
-    rate = stats.seconds > 0 and stats.fresh > 0
-    share = stats.fresh / stats.requested if stats.requested else 0.0
-    return {
-        "duration_s": round(seconds, 3),
-        "throughput": {
-            "examples_per_s": round(examples * share / stats.seconds, 3) if rate else None,
-            "tokens_per_s": round(stats.tokens / stats.seconds, 1) if rate else None,
-            "texts_scored": stats.fresh,
-            "texts_cached": stats.requested - stats.fresh,
-            "scoring_s": round(stats.seconds, 3),
-        },
-    }

@@ -9,7 +9,8 @@ first use.
 Public API: :func:`evaluate`, :func:`load_results`, :func:`load_samples`, the TRL callback
 :class:`RewardEvalCallback`, and the types a plugin author needs (:class:`Task`,
 :class:`RewardModel`, :class:`Example`, :class:`ScoreRequest`, :class:`Score`,
-:class:`ExampleResult`, :class:`Aggregate`, :class:`Result`).
+:class:`ExampleResult`, :class:`Aggregate`, :class:`Result`, and for a task that streams
+:class:`RowCheck` and :class:`ResultColumns`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ _EXPORTS = {
     "ExampleResult": "rmeval.harness.records",
     "Aggregate": "rmeval.harness.records",
     "Result": "rmeval.harness.result",
+    "RowCheck": "rmeval.harness.row_check",
+    "ResultColumns": "rmeval.harness.result_columns",
 }
 """Public name -> the module that defines it (imported when the name is first used)."""
 
@@ -49,6 +52,8 @@ __all__ = [
     "ExampleResult",
     "Aggregate",
     "Result",
+    "RowCheck",
+    "ResultColumns",
 ]
 
 if TYPE_CHECKING:
@@ -56,6 +61,8 @@ if TYPE_CHECKING:
     from rmeval.harness.api import evaluate, load_results, load_samples
     from rmeval.harness.records import Aggregate, Example, ExampleResult, Score, ScoreRequest
     from rmeval.harness.result import Result
+    from rmeval.harness.result_columns import ResultColumns
+    from rmeval.harness.row_check import RowCheck
     from rmeval.harness.task import Task
     from rmeval.trl_callback import RewardEvalCallback
 

@@ -32,6 +32,7 @@ def test_import_is_light_and_surface_is_deliberate():
     assert set(rmeval.__all__) == {
         "__version__", "evaluate", "load_results", "load_samples", "RewardEvalCallback", "Task",
         "RewardModel", "Example", "ScoreRequest", "Score", "ExampleResult", "Aggregate", "Result",
+        "RowCheck", "ResultColumns",
     }  # fmt: skip
     assert rmeval.Result.__module__ == "rmeval.harness.result"
 

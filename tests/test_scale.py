@@ -153,7 +153,12 @@ def test_the_scale_bench_writes_its_table(tmp_path, capsys):
     small, large = rec["sizes"]
     assert (small["pairs"], large["pairs"]) == (40, 90)
     assert large["overlap_identical"] is True and small["overlap_identical"] is None
-    assert all(r["fresh"]["peak_rss_mib"] > 0 and r["cached"]["wall_s"] > 0 for r in rec["sizes"])
+    assert all(
+        r["fresh"]["peak_rss_mib"] > 0 and r["recompute"]["wall_s"] > 0 for r in rec["sizes"]
+    )
+    assert small["rss_per_extra_pair_b"] is None and isinstance(
+        large["rss_per_extra_pair_b"], float
+    )
     assert "overlap identical: True" in capsys.readouterr().out
 
 

@@ -2,11 +2,12 @@
 
 One seeded file of short pairs is generated at the largest size; the smaller sizes are its first
 rows, so their samples must match the larger runs' leading lines. Each size runs
-``rmeval run --model length`` twice in a child process (fresh cache, then every score cached),
-timed from outside, with the child's own CPU seconds and peak RSS (``os.wait4``): on a shared
+``rmeval run --model length`` three times in a child process (fresh cache; the same command
+again, whose result is reused; ``--recompute``, every score cached), timed from outside, with the child's own CPU seconds and peak RSS (``os.wait4``): on a shared
 machine the CPU-time ratio is the steadier one. The tiny Llama classifier run
 (random weights, word-level tokenizer) times the forward passes inside the child: the harness
-share is everything else of its wall time.
+share is everything else of its wall time, given also without the fixed start-up cost (the
+non-forward time of the same run on 1,000 pairs).
 """
 
 from __future__ import annotations
@@ -150,46 +151,71 @@ def samples_of(work: Path, tag: str) -> list[str]:
 
 
 def measure_sizes(work: Path, sizes: Sequence[int], seed: int) -> list[dict[str, Any]]:
-    """Fresh and cached runs of ``length`` at each size; checks the overlapping samples."""
+    """At each size, ``length`` run fresh, then the same command again (its result reused),
+    then with ``--recompute`` (every score cached, everything else done again); checks the
+    overlapping samples and the memory each extra pair costs."""
     biggest = work / f"pairs-{max(sizes)}.jsonl"
     write_pairs(biggest, max(sizes), seed)
-    rows, previous = [], None
+    rows: list[dict[str, Any]] = []
+    previous = None
     for n in sorted(sizes):
         data = biggest if n == max(sizes) else work / f"pairs-{n}.jsonl"
         size = data.stat().st_size if data == biggest else head_file(biggest, data, n)
-        fresh = timed_child(run_args("length", data, work, str(n)))
-        cached = timed_child(run_args("length", data, work, str(n)))
+        args = run_args("length", data, work, str(n))
+        fresh, rerun = timed_child(args), timed_child(args)
+        recompute = timed_child([*args, "--recompute"])
         lines = samples_of(work, str(n))
-        overlap = None if previous is None else lines[: len(previous)] == previous
-        rows.append({"pairs": n, "input_mib": round(size / 2**20, 1), "fresh": fresh,
-                     "cached": cached, "cached_ratio": round(cached["wall_s"] / fresh["wall_s"], 3),
-                     "cached_cpu_ratio": round(cached["cpu_s"] / fresh["cpu_s"], 3),
-                     "overlap_identical": overlap})  # fmt: skip
+        row = {"pairs": n, "input_mib": round(size / 2**20, 1), "fresh": fresh, "rerun": rerun,
+               "recompute": recompute, **_ratios("rerun", rerun, fresh),
+               **_ratios("recompute", recompute, fresh),
+               "overlap_identical": None if previous is None else lines[: len(previous)] == previous,
+               "rss_per_extra_pair_b": _slope(rows[-1], fresh, n) if rows else None}  # fmt: skip
+        rows.append(row)
         previous = lines
-        print(format_row(rows[-1]), flush=True)
+        print(format_row(row), flush=True)
     return rows
 
 
+def _ratios(name: str, run: dict[str, Any], fresh: dict[str, Any]) -> dict[str, float]:
+    return {f"{name}_ratio": round(run["wall_s"] / fresh["wall_s"], 3),
+            f"{name}_cpu_ratio": round(run["cpu_s"] / fresh["cpu_s"], 3)}  # fmt: skip
+
+
+def _slope(smaller: dict[str, Any], fresh: dict[str, Any], n: int) -> float:
+    """Peak RSS bytes each pair beyond the smaller size's adds (a fresh run each)."""
+    extra = fresh["peak_rss_mib"] - smaller["fresh"]["peak_rss_mib"]
+    return round(extra * 2**20 / (n - smaller["pairs"]), 1)
+
+
 def measure_model(work: Path, pairs: int, seed: int) -> dict[str, Any]:
-    """The tiny Llama classifier on ``pairs`` short pairs: wall, forward time, harness share."""
+    """The tiny Llama classifier on ``pairs`` short pairs: wall, forward time and the harness
+    share, overall and without the fixed start-up cost (imports, loading: the non-forward
+    time of the same run on 1,000 pairs)."""
     data = work / f"pairs-{pairs}.jsonl"
     if not data.exists():
         write_pairs(data, pairs, seed)
+    small = work / "pairs-model-small.jsonl"
+    write_pairs(small, min(1_000, pairs), seed)
     folder = save_tiny_llama(work / "tiny-llama")
-    run = timed_child(run_args(f"hf:{folder}", data, work, "llama"), work / "forward.json")
-    share = (run["wall_s"] - run["forward_s"]) / run["wall_s"]
+    spec = f"hf:{folder}"
+    start = timed_child(run_args(spec, small, work, "llama-small"), work / "forward-small.json")
+    run = timed_child(run_args(spec, data, work, "llama"), work / "forward.json")
+    fixed = start["wall_s"] - start["forward_s"]
+    harness = run["wall_s"] - run["forward_s"]
     # the forward passes are timed in wall seconds: on a loaded machine they stretch as the
     # rest does, so the share is a ratio of the same run
-    return {"pairs": pairs, "model": TINY_LLAMA, **run, "harness_share": round(share, 3)}
+    return {"pairs": pairs, "model": TINY_LLAMA, **run, "fixed_s": round(fixed, 3),
+            "harness_share": round(harness / run["wall_s"], 3),
+            "harness_share_after_start": round((harness - fixed) / (run["wall_s"] - fixed), 3)}  # fmt: skip
 
 
 def format_row(r: dict[str, Any]) -> str:
     """One printed line of the size table."""
     return (
         f"{r['pairs']:>9,} pairs  {r['input_mib']:7.1f} MiB in  fresh {r['fresh']['wall_s']:7.1f} s"
-        f" (cpu {r['fresh']['cpu_s']:.1f} s)  cached {r['cached']['wall_s']:7.1f} s"
-        f" ({100 * r['cached_ratio']:.0f}%; cpu {100 * r['cached_cpu_ratio']:.0f}%)"
-        f"  peak RSS {r['fresh']['peak_rss_mib']:7.0f} / {r['cached']['peak_rss_mib']:.0f} MiB"
+        f" (cpu {r['fresh']['cpu_s']:.1f} s, peak RSS {r['fresh']['peak_rss_mib']:.0f} MiB)"
+        f"  rerun {100 * r['rerun_ratio']:.0f}% (cpu {100 * r['rerun_cpu_ratio']:.0f}%)"
+        f"  --recompute {100 * r['recompute_ratio']:.0f}% (cpu {100 * r['recompute_cpu_ratio']:.0f}%)"
         f"  overlap identical: {r['overlap_identical']}"
     )
 
@@ -208,7 +234,9 @@ def cmd_scale(args: Any) -> int:
             rec["model"] = measure_model(work, args.model_pairs, args.seed)
             m = rec["model"]
             print(f"tiny Llama, {m['pairs']:,} pairs: wall {m['wall_s']:.1f} s, forward "
-                  f"{m['forward_s']:.1f} s, harness share {100 * m['harness_share']:.1f}%")  # fmt: skip
+                  f"{m['forward_s']:.1f} s, harness share {100 * m['harness_share']:.1f}% "
+                  f"({100 * m['harness_share_after_start']:.1f}% after a fixed start-up of "
+                  f"{m['fixed_s']:.1f} s)")  # fmt: skip
     rec["load_avg_end"] = os.getloadavg()
     out = Path(args.output_dir) / "scale.json"
     out.parent.mkdir(parents=True, exist_ok=True)
