@@ -70,10 +70,10 @@ class ScoreCache:
         the B-tree, instead of random pages of a file far larger than SQLite's page cache."""
         found: dict[str, Score] = {}
         ordered = sorted(keys)
-        shared: dict[str, Score] = {}  # equal entries (common for baselines) decode once
         with self._guard("reading scores"):
             for i in range(0, len(ordered), _LOOKUP_KEYS):
                 chunk = ordered[i : i + _LOOKUP_KEYS]
+                shared: dict[str, Score] = {}  # equal entries (baselines') decode once per chunk
                 for key, text in self._lookup(fingerprint, chunk):
                     score = shared.get(text)
                     if score is None:
@@ -181,8 +181,10 @@ def _has_json_each(db: sqlite3.Connection) -> bool:
     """Whether this SQLite build has the JSON functions (built in since 3.38, optional before)."""
     try:
         db.execute("SELECT COUNT(*) FROM json_each('[]')").fetchone()
-    except sqlite3.OperationalError:
-        return False
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return False
+        raise  # a lock or a damaged file: explained by the caller
     return True
 
 
