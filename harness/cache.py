@@ -28,6 +28,9 @@ CREATE TABLE IF NOT EXISTS blobs (
 _LOOKUP_KEYS = 50_000  # keys per query: a 3.4 MB JSON parameter
 _IN_KEYS = 30_000  # without JSON: longer IN lists measured no faster
 _CHUNK = 500  # SQLite's bound-parameter limit is 999 on old builds
+# A put of random keys dirties about one page per key: with SQLite's default of 1000 pages
+# nearly every put copied the WAL back into the file and synced it; 16 MB measured 1.3x faster.
+_CHECKPOINT_PAGES = 4000
 _CACHE_KIB = 65536  # page cache: a million-score B-tree's inner pages stay in memory
 
 
@@ -46,6 +49,7 @@ class ScoreCache:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+            self._db.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
             self._db.executescript(_SCHEMA)
             self._json_each = _has_json_each(self._db)
         except sqlite3.Error as exc:

@@ -149,6 +149,7 @@ def test_puts_are_committed_and_first_write_wins(tmp_path):
     cache = ScoreCache(tmp_path / "c.sqlite")
     cache.put_many("fp", [("k", Score(1.5, 3)), ("j", Score(2.0)), ("k", Score(9.0))])
     cache.put_many("fp", [("j", Score(7.0)), ("i", Score(math.nan, 1, True))])
+    assert cache._db.execute("PRAGMA wal_autocheckpoint").fetchone() == (4000,)  # 16 MB of WAL
     with sqlite3.connect(tmp_path / "c.sqlite") as other:  # another process sees them now
         stored = dict(other.execute("SELECT key, value FROM scores WHERE fingerprint='fp'"))
     assert stored == {
