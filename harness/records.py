@@ -168,7 +168,8 @@ _SCALAR_ENTRY = re.compile(
 match: json.loads turns those into ``float(text)`` (an integer like ``-0`` would go through
 ``int``), so the fast decode gives what json.loads gives; anything else takes that path."""
 _SCORE_FIELDS = ("value", "n_tokens", "truncated", "attributes", "steps")
-assert set(Score.__slots__) == set(_SCORE_FIELDS), "a new Score field needs _scalar_score"  # type: ignore[attr-defined]
+if set(Score.__slots__) != set(_SCORE_FIELDS):  # type: ignore[attr-defined]
+    raise TypeError("Score has a field that _scalar_score does not set")
 _SCORE_SLOTS = tuple(Score.__dict__[f].__set__ for f in _SCORE_FIELDS)
 
 
