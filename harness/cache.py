@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,7 +25,12 @@ CREATE TABLE IF NOT EXISTS blobs (
     PRIMARY KEY (namespace, key)
 ) WITHOUT ROWID;
 """
+_LOOKUP_KEYS = 50_000  # keys per query: a 3.4 MB JSON parameter
+_IN_KEYS = 30_000  # without JSON: longer IN lists measured no faster
 _CHUNK = 500  # SQLite's bound-parameter limit is 999 on old builds
+# A put of random keys dirties about one page per key: with SQLite's default of 1000 pages
+# nearly every put copied the WAL back into the file and synced it; 16 MB measured 1.3x faster.
+_CHECKPOINT_PAGES = 4000
 _CACHE_KIB = 65536  # page cache: a million-score B-tree's inner pages stay in memory
 
 
@@ -43,7 +49,9 @@ class ScoreCache:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+            self._db.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
             self._db.executescript(_SCHEMA)
+            self._json_each = _has_json_each(self._db)
         except sqlite3.Error as exc:
             raise RmevalError(_explain(self.path, "opening it", exc)) from exc
         except OSError as exc:
@@ -60,22 +68,53 @@ class ScoreCache:
             raise RmevalError(_explain(self.path, doing, exc)) from exc
 
     def get_many(self, fingerprint: str, keys: Sequence[str]) -> dict[str, Score]:
-        """Cached scores for those keys that are present.
+        """Cached scores for those keys that are present (keyed by the given key strings).
 
         The keys are looked up in sorted order: each query then reads neighbouring pages of
         the B-tree, instead of random pages of a file far larger than SQLite's page cache."""
         found: dict[str, Score] = {}
         ordered = sorted(keys)
         with self._guard("reading scores"):
-            for i in range(0, len(ordered), _CHUNK):
-                chunk = ordered[i : i + _CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(
-                    f"SELECT key, value FROM scores WHERE fingerprint=? AND key IN ({marks})",
-                    [fingerprint, *chunk],
-                )
-                found.update((k, self._decode(k, v)) for k, v in rows)
+            for i in range(0, len(ordered), _LOOKUP_KEYS):
+                chunk = ordered[i : i + _LOOKUP_KEYS]
+                shared: dict[str, Score] = {}  # equal entries (baselines') decode once per chunk
+                for key, text in self._lookup(fingerprint, chunk):
+                    score = shared.get(text)
+                    if score is None:
+                        score = self._decode(key, text)
+                        if score.attributes is None:  # immutable: safe to share
+                            shared[text] = score
+                    found[key] = score
         return found
+
+    def _lookup(self, fingerprint: str, chunk: list[str]) -> Iterable[tuple[str, str]]:
+        """(key, stored text) of the chunk's keys that are present; the key is the caller's
+        string (not a fresh copy from SQLite: a million of those would be 110 MB).
+
+        The keys go in as one JSON array; CROSS JOIN keeps ``json_each`` as the outer loop, so
+        each key is one primary-key seek in the order given, and its position comes back.
+        SQLite builds without JSON get ``IN (...)`` lists as long as their limit allows."""
+        if self._json_each:
+            rows = self._db.execute(
+                "SELECT j.key, s.value FROM json_each(?) j CROSS JOIN scores s"
+                " ON s.fingerprint=? AND s.key=j.value",
+                (json.dumps(chunk), fingerprint),
+            )
+            return ((chunk[j], text) for j, text in rows)
+        return self._lookup_in(fingerprint, chunk)
+
+    def _lookup_in(self, fingerprint: str, chunk: list[str]) -> Iterator[tuple[str, str]]:
+        """:meth:`_lookup` through ``IN (...)`` lists of at most the build's parameter limit."""
+        given = {k: k for k in chunk}
+        step = min(_IN_KEYS, _parameter_limit(self._db) - 1)
+        for i in range(0, len(chunk), step):
+            part = chunk[i : i + step]
+            rows = self._db.execute(
+                f"SELECT key, value FROM scores WHERE fingerprint=? AND key IN "
+                f"({','.join('?' * len(part))})",
+                [fingerprint, *part],
+            )
+            yield from ((given[k], text) for k, text in rows)
 
     def _decode(self, key: str, value: object) -> Score:
         try:
@@ -140,6 +179,25 @@ class ScoreCache:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _has_json_each(db: sqlite3.Connection) -> bool:
+    """Whether this SQLite build has the JSON functions (built in since 3.38, optional before)."""
+    try:
+        db.execute("SELECT COUNT(*) FROM json_each('[]')").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return False
+        raise  # a lock or a damaged file: explained by the caller
+    return True
+
+
+def _parameter_limit(db: sqlite3.Connection) -> int:
+    """Bound parameters one statement may take (``getlimit`` is Python 3.11+; before, the
+    smallest limit of any SQLite build)."""
+    if hasattr(db, "getlimit"):
+        return db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    return 999
 
 
 def _explain(path: Path, doing: str, exc: sqlite3.Error) -> str:

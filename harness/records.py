@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,6 +112,16 @@ class Score:
 
     def to_json(self) -> str:
         """Cache encoding; non-finite floats become strings so the JSON stays strict."""
+        v, n, t = self.value, self.n_tokens, self.truncated
+        if (
+            self.attributes is None
+            and self.steps is None
+            and type(v) is float
+            and type(n) is int
+            and type(t) is bool
+            and math.isfinite(v)
+        ):  # the common scalar entry, formatted as json.dumps formats it (float.__repr__)
+            return f'{{"v": {float.__repr__(v)}, "n": {n}, "t": {_JSON_BOOL[t]}, "a": null}}'
         d: dict[str, Any] = {
             "v": _encode_float(self.value),
             "n": self.n_tokens,
@@ -126,6 +137,9 @@ class Score:
     @classmethod
     def from_json(cls, text: str) -> Score:
         """Inverse of :meth:`to_json`; ValueError when ``text`` is not such an encoding."""
+        scalar = _SCALAR_ENTRY(text) if type(text) is str and cls is Score else None
+        if scalar is not None:
+            return _scalar_score(*scalar.groups())
         try:
             d = json.loads(text)
             attrs = d.get("a")
@@ -140,6 +154,36 @@ class Score:
             )
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise ValueError(f"{type(exc).__name__}: {exc}") from None
+
+
+_JSON_BOOL = {True: "true", False: "false"}
+_NUMBER_WITH_POINT = (
+    r"-?(?:0|[1-9][0-9]{0,24})(?:\.[0-9]{1,40}(?:[eE][-+]?[0-9]{1,4})?|[eE][-+]?[0-9]{1,4})"
+)
+_SCALAR_ENTRY = re.compile(
+    r'\{"v": (' + _NUMBER_WITH_POINT + r'), "n": (0|[1-9][0-9]{0,17}), "t": (true|false), '
+    r'"a": null\}'
+).fullmatch
+"""A scalar entry exactly as ``to_json`` writes it. Only numbers with a point or an exponent
+match: json.loads turns those into ``float(text)`` (an integer like ``-0`` would go through
+``int``), so the fast decode gives what json.loads gives; anything else takes that path."""
+_SCORE_FIELDS = ("value", "n_tokens", "truncated", "attributes", "steps")
+if set(Score.__slots__) != set(_SCORE_FIELDS):  # type: ignore[attr-defined]
+    raise TypeError("Score has a field that _scalar_score does not set")
+_SCORE_SLOTS = tuple(Score.__dict__[f].__set__ for f in _SCORE_FIELDS)
+
+
+def _scalar_score(value: str, n_tokens: str, truncated: str) -> Score:
+    """A scalar Score from the fields of a matched cache entry, set through the slots: the
+    frozen dataclass's ``__init__`` costs about as much as the parsing."""
+    score = object.__new__(Score)
+    set_value, set_n, set_t, set_attributes, set_steps = _SCORE_SLOTS
+    set_value(score, float(value))
+    set_n(score, int(n_tokens))
+    set_t(score, truncated == "true")
+    set_attributes(score, None)
+    set_steps(score, None)
+    return score
 
 
 def _encode_float(x: float) -> float | str:
