@@ -127,6 +127,9 @@ class Spans(list):
     calls = 0
     cu_seqlens: Any = None
     max_len = 0
+    runs: list[tuple[int, int]] | None = None
+    """:func:`equal_runs` of the spans, set by :func:`collate` (CPU attention batches each run
+    in one call)."""
 
 
 def collate(batch: Sequence[Encoded], device: str, dtype: Any) -> dict[str, Any]:
@@ -201,6 +204,7 @@ def _packed_inputs(ids: Any, pos: Any, spans: Spans, last: Any, device: str) -> 
         return _torch().from_numpy(np.asarray(values, dtype=np.int64)).to(device)
 
     row_ids = tensor(ids)[None]
+    spans.runs = equal_runs(spans)
     return {
         "packed": True,
         "input_ids": row_ids,
@@ -271,7 +275,13 @@ def packed_attention(
             sdpa = functools.partial(sdpa, enable_gqa=True)
     batch, heads, length, dim = query.shape
     out = query.new_empty((batch, length, heads, dim))  # the layout the output projection reads
-    for start, end, context, mask in spans:
+    runs = spans.runs if spans.runs is not None else equal_runs(spans)
+    runs = [(i, 1) for i in range(len(spans))] if query.is_cuda else runs  # CUDA kernels differ
+    for first, count in runs:
+        if count > 1:
+            _run_attention(sdpa, (query, key, value), spans[first], count, out)
+            continue
+        start, end, context, mask = spans[first]
         q, k, v = query[:, :, start:end], key[:, :, start:end], value[:, :, start:end]
         if context is None:
             part = sdpa(q, k, v, is_causal=True)
@@ -282,6 +292,35 @@ def packed_attention(
             part = sdpa(q, k, v, attn_mask=mask)
         out[:, start:end] = part.transpose(1, 2)
     return out, None
+
+
+def equal_runs(spans: Sequence[tuple[int, int, Any, Any]]) -> list[tuple[int, int]]:
+    """``(first span, count)`` covering ``spans`` in order: consecutive spans without a shared
+    prefix, of one length and laid end to end, form one run (plans put texts longest first, so
+    equal lengths are neighbours); every other span is a run of one."""
+    runs: list[tuple[int, int]] = []
+    for i, (start, end, context, _) in enumerate(spans):
+        if runs and context is None:
+            first, count = runs[-1]
+            a, b, head_context, _ = spans[first]
+            if head_context is None and b - a == end - start and a + count * (b - a) == start:
+                runs[-1] = (first, count + 1)
+                continue
+        runs.append((i, 1))
+    return runs
+
+
+def _run_attention(sdpa: Any, qkv: tuple[Any, Any, Any], span: tuple, count: int, out: Any) -> None:
+    """``count`` equal-length causal spans from ``span``'s start in one batched SDPA call into
+    ``out`` (CPU: each text's attention is computed exactly as in its own call, bit for bit)."""
+    start, end = span[0], span[1]
+    stop = start + count * (end - start)
+
+    def texts(x: Any) -> Any:  # [1, heads, count * L, dim] -> [count, heads, L, dim]
+        return x[0, :, start:stop].unflatten(1, (count, end - start)).transpose(0, 1)
+
+    part = sdpa(*(texts(x) for x in qkv), is_causal=True)
+    out[0, start:stop].view(count, end - start, *out.shape[2:]).copy_(part.transpose(1, 2))
 
 
 # -- one flash-attention call on CUDA -------------------------------------------------------------
