@@ -1,8 +1,9 @@
 """Padding-free packing for decoder reward models, with optional prompt sharing.
 
 A batch's texts are laid end to end in one row: no padding tokens are computed. Position ids
-restart at each text and attention stays inside it (one causal SDPA call per text; on CUDA in
-half precision, one flash-attention varlen call for all texts), through an
+restart at each text and attention stays inside it (one causal SDPA call per text, on CPU one
+per run of equal-length neighbouring texts; on CUDA in half precision, one flash-attention
+varlen call for all texts), through an
 attention function registered with transformers' attention interface as ``rmeval_packed``;
 calls without packed spans (padded batches, probes) go to transformers' own SDPA function.
 
