@@ -96,28 +96,50 @@ def encoded_chunks(
     """``(offset, encoded)`` per chunk. For adapters with ``encode_in_worker`` the next chunk
     is templated and tokenised in a worker thread while the caller scores this one; the others
     encode everything at once, in the caller's thread."""
-    if not model.encode_in_worker:
-        yield 0, model.encode(requests)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    bounds = chunk_bounds(requests)
-    with ThreadPoolExecutor(1, thread_name_prefix="rmeval-encode") as pool:
-        chunks = (pool.submit(model.encode, requests[lo:hi]) for lo, hi in bounds)  # lazy
-        ahead = next(chunks, None)
-        for lo, _hi in bounds:
-            current, ahead = ahead, next(chunks, None)  # chunk k+1 is tokenised while k is scored
-            yield lo, current.result()  # type: ignore[union-attr]
+    for lo, encoded, _ in _chunk_plans(model, requests, lambda _lo, c: (model.encode(c), None)):
+        yield lo, encoded
 
 
 def planned(
     model: RewardModel, requests: Sequence[ScoreRequest], keys: Sequence[str], budget: int
 ) -> Iterator[tuple[list[int], list[Encoded]]]:
     """Every batch of the plan as ``(request indices, encoded)``, planned chunk by chunk
-    (``model.plan`` within each chunk, so the batches depend on the requests alone)."""
-    for lo, encoded in encoded_chunks(model, requests):
-        for b in model.plan(encoded, budget, keys[lo : lo + len(encoded)]):
-            yield [lo + j for j in b], [encoded[j] for j in b]
+    (``model.plan`` within each chunk, so the batches depend on the requests alone). With
+    ``encode_in_worker`` a chunk is planned in the worker thread too, after its encoding."""
+
+    def encode_and_plan(lo: int, chunk: Sequence[ScoreRequest]) -> tuple[list[Encoded], list]:
+        encoded = model.encode(chunk)
+        plan = model.plan(encoded, budget, keys[lo : lo + len(encoded)])
+        return encoded, [([lo + j for j in b], [encoded[j] for j in b]) for b in plan]
+
+    for _lo, _encoded, batches in _chunk_plans(model, requests, encode_and_plan):
+        yield from batches
+
+
+def _chunk_plans(
+    model: RewardModel,
+    requests: Sequence[ScoreRequest],
+    work: Callable[[int, Sequence[ScoreRequest]], tuple[list[Encoded], Any]],
+) -> Iterator[tuple[int, list[Encoded], Any]]:
+    """``(offset, *work(offset, chunk))`` per chunk of :func:`chunk_bounds`, the next chunk's
+    work run in a worker thread while the caller consumes this one (``encode_in_worker``);
+    otherwise one chunk of every request, in the caller's thread."""
+
+    def call(lo: int, hi: int) -> tuple[list[Encoded], Any]:
+        return work(lo, requests[lo:hi])
+
+    if not model.encode_in_worker:
+        yield 0, *call(0, len(requests))
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    bounds = chunk_bounds(requests)
+    with ThreadPoolExecutor(1, thread_name_prefix="rmeval-encode") as pool:
+        chunks = (pool.submit(call, lo, hi) for lo, hi in bounds)  # lazy
+        ahead = next(chunks, None)
+        for lo, _hi in bounds:
+            current, ahead = ahead, next(chunks, None)  # chunk k+1 is encoded while k is scored
+            yield lo, *current.result()  # type: ignore[union-attr]
 
 
 def prefetched(

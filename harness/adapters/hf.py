@@ -277,10 +277,7 @@ class HFRewardModel(LayoutParts, RewardModel):
 
         with torch.inference_mode():
             logits = self.logits(inputs).float().cpu()
-        names = self.labels
-        return [
-            hf_head.to_score(row.tolist(), e, names, self.reduce) for row, e in zip(logits, batch)
-        ]
+        return hf_head.to_scores(logits.tolist(), batch, self.labels, self.reduce)
 
     def hidden_states(
         self, requests: Sequence[ScoreRequest], layers: Sequence[int] | None = None

@@ -90,6 +90,16 @@ def to_score(values: list[float], enc: Encoded, names: Sequence[str], how: str) 
     return Score(reduce(values, how, names), enc.n_tokens, enc.truncated, attributes)
 
 
+def to_scores(
+    rows: list[list[float]], batch: Sequence[Encoded], names: Sequence[str], how: str
+) -> list[Score]:
+    """:func:`to_score` of each head row (``logits.tolist()``: one conversion per batch, not
+    one tensor view per row) with its request's encoding."""
+    if rows and len(rows[0]) == 1:  # one label: the value itself (the common case)
+        return [Score(row[0], e.n_tokens, e.truncated) for row, e in zip(rows, batch)]
+    return [to_score(row, e, names, how) for row, e in zip(rows, batch)]
+
+
 def hidden_states(
     model: Any, batches: Iterable[dict[str, Any]], layers: Sequence[int], decoder: bool
 ) -> dict[int, Any]:

@@ -1,8 +1,9 @@
 """Padding-free packing for decoder reward models, with optional prompt sharing.
 
 A batch's texts are laid end to end in one row: no padding tokens are computed. Position ids
-restart at each text and attention stays inside it (one causal SDPA call per text; on CUDA in
-half precision, one flash-attention varlen call for all texts), through an
+restart at each text and attention stays inside it (one causal SDPA call per text, on CPU one
+per run of equal-length neighbouring texts; on CUDA in half precision, one flash-attention
+varlen call for all texts), through an
 attention function registered with transformers' attention interface as ``rmeval_packed``;
 calls without packed spans (padded batches, probes) go to transformers' own SDPA function.
 
@@ -21,6 +22,7 @@ import functools
 import inspect
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from itertools import chain
 from typing import Any
 
 from rmeval.harness.adapters.base import Encoded
@@ -126,12 +128,17 @@ class Spans(list):
     calls = 0
     cu_seqlens: Any = None
     max_len = 0
+    runs: list[tuple[int, int]] | None = None
+    """:func:`equal_runs` of the spans, set by :func:`collate` (CPU attention batches each run
+    in one call)."""
 
 
 def collate(batch: Sequence[Encoded], device: str, dtype: Any) -> dict[str, Any]:
     """One packed row: ``input_ids``/``position_ids`` [1, T], the attention ``spans`` and the
     index of each request's last token (batch order). Requests with the same marked prefix
     share one copy of it."""
+    if batch and not any(e.payload.get("prefix_len") for e in batch):
+        return _plain_row(batch, device)
     torch = _torch()
     ids: list[int] = []
     pos: list[int] = []
@@ -161,17 +168,51 @@ def collate(batch: Sequence[Encoded], device: str, dtype: Any) -> dict[str, Any]
         spans.append((start, len(ids), context, mask))
         last[row] = len(ids) - 1
     if all(context is None for _, _, context, _ in spans):
-        spans.cu_seqlens = torch.tensor([0] + [end for _, end, _, _ in spans], dtype=torch.int32)
-        spans.cu_seqlens = spans.cu_seqlens.to(device)
-        spans.max_len = max(end - start for start, end, _, _ in spans)
-    row_ids = torch.tensor([ids], device=device)
+        _set_varlen(spans, [end for _, end, _, _ in spans], device)
+    return _packed_inputs(ids, pos, spans, last, device)
+
+
+def _plain_row(batch: Sequence[Encoded], device: str) -> dict[str, Any]:
+    """:func:`collate` of a batch without shared prefixes: each text one causal span, laid
+    out with numpy (the same tensors as the general loop, without a Python step per token)."""
+    import numpy as np
+
+    lengths = np.fromiter((len(e.payload["input_ids"]) for e in batch), np.int64, len(batch))
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    tokens = chain.from_iterable(e.payload["input_ids"] for e in batch)
+    ids = np.fromiter(tokens, np.int64, int(ends[-1]))
+    pos = np.arange(ends[-1], dtype=np.int64) - np.repeat(starts, lengths)
+    bounds = ends.tolist()
+    spans = Spans((a, b, None, None) for a, b in zip(starts.tolist(), bounds))
+    _set_varlen(spans, bounds, device)
+    return _packed_inputs(ids, pos, spans, ends - 1, device)
+
+
+def _set_varlen(spans: Spans, ends: list[int], device: str) -> None:
+    """``cu_seqlens`` and ``max_len`` of spans without shared prefixes (see :class:`Spans`)."""
+    torch = _torch()
+    spans.cu_seqlens = torch.tensor([0] + ends, dtype=torch.int32).to(device)
+    spans.max_len = max(end - start for start, end, _, _ in spans)
+
+
+def _packed_inputs(ids: Any, pos: Any, spans: Spans, last: Any, device: str) -> dict[str, Any]:
+    """The model inputs of one packed row (int64 tensors built through numpy: ``torch.tensor``
+    of a Python list is several times slower)."""
+    import numpy as np
+
+    def tensor(values: Any) -> Any:
+        return _torch().from_numpy(np.asarray(values, dtype=np.int64)).to(device)
+
+    row_ids = tensor(ids)[None]
+    spans.runs = equal_runs(spans)
     return {
         "packed": True,
         "input_ids": row_ids,
-        "position_ids": torch.tensor([pos], device=device),
-        "attention_mask": torch.ones_like(row_ids),  # all real: transformers builds no mask
+        "position_ids": tensor(pos)[None],
+        "attention_mask": _torch().ones_like(row_ids),  # all real: transformers builds no mask
         "spans": spans,
-        "last": torch.tensor(last, device=device),
+        "last": tensor(last),
     }
 
 
@@ -235,7 +276,13 @@ def packed_attention(
             sdpa = functools.partial(sdpa, enable_gqa=True)
     batch, heads, length, dim = query.shape
     out = query.new_empty((batch, length, heads, dim))  # the layout the output projection reads
-    for start, end, context, mask in spans:
+    runs = spans.runs if spans.runs is not None else equal_runs(spans)
+    runs = [(i, 1) for i in range(len(spans))] if query.is_cuda else runs  # CUDA kernels differ
+    for first, count in runs:
+        if count > 1:
+            _run_attention(sdpa, (query, key, value), spans[first], count, out)
+            continue
+        start, end, context, mask = spans[first]
         q, k, v = query[:, :, start:end], key[:, :, start:end], value[:, :, start:end]
         if context is None:
             part = sdpa(q, k, v, is_causal=True)
@@ -246,6 +293,35 @@ def packed_attention(
             part = sdpa(q, k, v, attn_mask=mask)
         out[:, start:end] = part.transpose(1, 2)
     return out, None
+
+
+def equal_runs(spans: Sequence[tuple[int, int, Any, Any]]) -> list[tuple[int, int]]:
+    """``(first span, count)`` covering ``spans`` in order: consecutive spans without a shared
+    prefix, of one length and laid end to end, form one run (plans put texts longest first, so
+    equal lengths are neighbours); every other span is a run of one."""
+    runs: list[tuple[int, int]] = []
+    for i, (start, end, context, _) in enumerate(spans):
+        if runs and context is None:
+            first, count = runs[-1]
+            a, b, head_context, _ = spans[first]
+            if head_context is None and b - a == end - start and a + count * (b - a) == start:
+                runs[-1] = (first, count + 1)
+                continue
+        runs.append((i, 1))
+    return runs
+
+
+def _run_attention(sdpa: Any, qkv: tuple[Any, Any, Any], span: tuple, count: int, out: Any) -> None:
+    """``count`` equal-length causal spans from ``span``'s start in one batched SDPA call into
+    ``out`` (CPU: each text's attention is computed exactly as in its own call, bit for bit)."""
+    start, end = span[0], span[1]
+    stop = start + count * (end - start)
+
+    def texts(x: Any) -> Any:  # [1, heads, count * L, dim] -> [count, heads, L, dim]
+        return x[0, :, start:stop].unflatten(1, (count, end - start)).transpose(0, 1)
+
+    part = sdpa(*(texts(x) for x in qkv), is_causal=True)
+    out[0, start:stop].view(count, end - start, *out.shape[2:]).copy_(part.transpose(1, 2))
 
 
 # -- one flash-attention call on CUDA -------------------------------------------------------------
