@@ -5,7 +5,9 @@ hub dataset through `datasets`, with the commit it was loaded at recorded; and t
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,13 +52,39 @@ class DatasetInfo:
         } | {k: v for k, v in (("name", self.name), ("format", self.format)) if v is not None}
 
 
-def rows_sha256(rows: list[Row]) -> str:
-    """Hash of the rows used, independent of file format and key order."""
-    h = hashlib.sha256()
-    for row in rows:
-        h.update(canonical_json(row).encode("utf-8"))
-        h.update(b"\n")
-    return h.hexdigest()
+def rows_sha256(rows: Iterable[Row]) -> str:
+    """Hash of the rows used, independent of file format and key order: the sha256 of each
+    row's ``canonical_json`` followed by a newline."""
+    digest = RowsDigest()
+    digest.update(rows)
+    return digest.hexdigest()
+
+
+class RowsDigest:
+    """``rows_sha256`` fed in parts: any split of the same rows gives the same hex digest."""
+
+    _BLOCK = 1024
+    """Rows encoded and hashed as one text (one ``encode`` and one ``update`` per block)."""
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+
+    def update(self, rows: Iterable[Row]) -> None:
+        """Add ``rows`` (in order) to the hash."""
+        it = iter(rows)
+        while block := list(itertools.islice(it, self._BLOCK)):
+            text = "\n".join(map(canonical_json, block)) + "\n"
+            try:
+                data = text.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate: raise the error of its own row
+                for row in block:
+                    canonical_json(row).encode("utf-8")
+                raise
+            self._sha.update(data)
+
+    def hexdigest(self) -> str:
+        """The sha256 of every row added so far."""
+        return self._sha.hexdigest()
 
 
 def load_rows(

@@ -99,12 +99,21 @@ class _DuplicateKey(ValueError):
 def _unique_keys(pairs: list[tuple[str, Any]]) -> Row:
     """An object's pairs as a dict, refusing a repeated key; keys are interned, as each JSON
     Lines row is parsed on its own and would otherwise hold its own copy of every column name."""
-    out: Row = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(key)
-        out[sys.intern(key)] = value
+    out = {_intern(key): value for key, value in pairs}
+    if len(out) != len(pairs):  # rare: find the first key seen twice, as a plain loop would
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
     return out
+
+
+_intern = sys.intern
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys)
+_SCAN = _DECODER.scan_once
+"""The decoder's own scanner: one value from a position, without ``json.loads``' per-call set-up
+(a new decoder each call). A line it does not parse cleanly is parsed again by ``json.loads``."""
 
 
 def _json_value(text: str) -> Any:
@@ -112,12 +121,19 @@ def _json_value(text: str) -> Any:
 
 
 def json_file_rows(path: Path) -> list[Row]:
-    """The rows of a JSON or JSON Lines file (optionally gzipped). JSON Lines are parsed as they
-    are read, so no copy of the whole file (bytes, text, list of lines) is held beside the rows;
-    a JSON array is read whole."""
+    """The rows of a JSON or JSON Lines file (optionally gzipped): ``iter_json_rows`` as a
+    list."""
+    return list(iter_json_rows(path))
+
+
+def iter_json_rows(path: Path) -> Iterator[Row]:
+    """The rows of a JSON or JSON Lines file (optionally gzipped), one at a time, with the errors
+    of ``json_file_rows``. JSON Lines are parsed as they are read, so no copy of the whole file
+    (bytes, text, list of lines) is held; a JSON array is read whole, then yielded."""
     if _first_char(path) == "[":
-        return _json_array_rows(path, _decode(path, _read_bytes(path)))
-    return _json_lines_rows(path, _text_lines(path))
+        yield from _json_array_rows(path, _decode(path, _read_bytes(path)))
+    else:
+        yield from _json_lines_rows(path, _text_lines(path))
 
 
 def _open_binary(path: Path) -> Any:
@@ -175,26 +191,42 @@ def _unreadable(path: Path, exc: BaseException) -> RmevalError:
     return RmevalError(f"{path}: could not be read ({getattr(exc, 'strerror', None) or exc}).")
 
 
-def _json_lines_rows(path: Path, lines: Iterable[str]) -> list[Row]:
+def _json_lines_rows(path: Path, lines: Iterable[str]) -> Iterator[Row]:
     """One row object per non-blank line."""
-    rows = []
+    scan = _SCAN
     for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
         try:
-            row = _json_value(line)
-        except _DuplicateKey as exc:
-            raise RmevalError(f"{path}:{lineno}: key '{exc}' appears twice; keep one.") from exc
-        except json.JSONDecodeError as exc:
-            hint = _one_object_hint(path) if lineno == 1 else "fix this line"
-            raise RmevalError(f"{path}:{lineno}: invalid JSON ({exc.msg}); {hint}.") from exc
+            row, end = scan(line, 0)
+        except (StopIteration, ValueError):  # blank, or not one clean value: parsed again below
+            row, end = None, -1
+        if end < 0 or line[end:].strip(_JSON_SPACE):
+            row = _line_value(path, lineno, line)
+            if row is _BLANK:
+                continue
         if not isinstance(row, dict):
             raise RmevalError(
                 f"{path}:{lineno}: a JSON {_kind(row)}, not an object; each line must be one row "
                 f"object."
             )
-        rows.append(row)
-    return rows
+        yield row
+
+
+_JSON_SPACE = " \t\n\r"
+"""The characters JSON counts as whitespace (what may follow a value on its line)."""
+_BLANK = object()
+
+
+def _line_value(path: Path, lineno: int, line: str) -> Any:
+    """A line the fast scan did not take, parsed as ``json.loads`` does (its exact error)."""
+    if not line.strip():
+        return _BLANK
+    try:
+        return _json_value(line)
+    except _DuplicateKey as exc:
+        raise RmevalError(f"{path}:{lineno}: key '{exc}' appears twice; keep one.") from exc
+    except json.JSONDecodeError as exc:
+        hint = _one_object_hint(path) if lineno == 1 else "fix this line"
+        raise RmevalError(f"{path}:{lineno}: invalid JSON ({exc.msg}); {hint}.") from exc
 
 
 def _one_object_hint(path: Path) -> str:
