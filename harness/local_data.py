@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -306,8 +307,8 @@ def _parquet_rows(path: Path, data: bytes) -> list[Row]:
 
 def _fill_missing_keys(rows: list[Row]) -> list[Row]:
     """Give every row every column (a key absent from a row reads as None, as in a table)."""
-    columns = list(dict.fromkeys(k for row in rows for k in row))
-    if all(len(row) == len(columns) for row in rows):
+    columns = list(dict.fromkeys(itertools.chain.from_iterable(rows)))
+    if min(map(len, rows), default=0) == len(columns):  # no row lacks a column of the union
         return rows
     return [{k: row.get(k) for k in columns} for row in rows]
 

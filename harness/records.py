@@ -38,6 +38,7 @@ def _canonical_encoder() -> Any:
 
 _ENCODE = _canonical_encoder()
 _encode_text = json.encoder.encode_basestring
+_sha256 = hashlib.sha256
 """A string as a JSON string literal (``ensure_ascii=False``), as ``canonical_json`` writes it."""
 
 
@@ -88,9 +89,11 @@ class ScoreRequest:
 
         Computed on first use and kept (the request is immutable): the scoring loop, the task
         and the result files all ask for it."""
-        if self._key is None:
-            object.__setattr__(self, "_key", sha256_text(self._key_text()))
-        return self._key  # type: ignore[return-value]
+        key = self._key
+        if key is None:
+            key = _sha256(self._key_text().encode("utf-8")).hexdigest()  # sha256_text, inlined
+            object.__setattr__(self, "_key", key)
+        return key
 
     def _key_text(self) -> str:
         """The canonical JSON that ``key`` hashes."""

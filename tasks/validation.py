@@ -86,7 +86,8 @@ def convert_rows(
     problems: list[str] = []
     seen: set[str] = set()
     for i, row in enumerate(rows):
-        rid = row_id(row, i)
+        rid = row.get("id")  # row_id, inlined: this loop runs once per row of every task
+        rid = str(i) if rid is None else str(rid)
         if rid in seen:
             problems.append(f"row {rid}: duplicate id")
             continue

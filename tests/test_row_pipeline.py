@@ -8,9 +8,10 @@ import math
 import pytest
 from rmeval.harness.data import RowsDigest, rows_sha256
 from rmeval.harness.errors import DataError, RmevalError
-from rmeval.harness.local_data import iter_json_rows, json_file_rows
+from rmeval.harness.local_data import iter_json_rows, json_file_rows, read_local_rows
 from rmeval.harness.records import Example, ScoreRequest, canonical_json
-from rmeval.tasks.preference import preference_examples
+from rmeval.tasks.preference import _checked_example, preference_examples
+from rmeval.tasks.preference_formats import normalise
 
 ROWS = [
     {"id": "r0", "prompt": "p", "chosen": "é\u2028x", "rejected": "b"},
@@ -226,3 +227,48 @@ def test_every_bad_row_is_named_with_its_problem():
         "row d: field 'rejected[1]' is empty",
         "row d: field 'chosen' must hold exactly one response, not 2",
     ]
+
+
+SINGLE_ROWS = [
+    {"prompt": "p", "chosen": "c", "rejected": "r"},
+    {"prompt": " \n", "chosen": "c", "rejected": "r"},
+    {"prompt": "p", "chosen": "", "rejected": "r"},
+    {"prompt": "p", "chosen": "c", "rejected": "\t"},
+    {"prompt": "p", "chosen": "c", "rejected": "c"},
+    {"prompt": "p", "chosen": "c", "rejected": "r", "subset": 0, "reference": 5},
+    {"prompt": "p", "chosen": "c", "rejected": "r", "subset": "", "reference": "ref"},
+    {"prompt": "p", "chosen": "c", "rejected": "r", "__rmeval_format_problem__": "bad"},
+    {"prompt": "p", "chosen": "c", "rejected": None},
+]
+
+
+@pytest.mark.parametrize("row", SINGLE_ROWS)
+@pytest.mark.parametrize(("allow_empty", "min_rejected"), [(False, 1), (True, 1), (False, 2)])
+def test_the_plain_text_fast_path_is_the_checked_path(row, allow_empty, min_rejected):
+    want = _checked_example(row, "0", allow_empty=allow_empty, min_rejected=min_rejected)
+    kwargs = {"source": "f", "allow_empty": allow_empty, "min_rejected": min_rejected}
+    if isinstance(want, list):
+        with pytest.raises(DataError) as err:
+            preference_examples([row], **kwargs)
+        assert err.value.problems == [f"row 0: {p}" for p in want]
+    else:
+        (got,) = preference_examples([row], **kwargs)
+        assert (got, got.meta, got.context) == (want, want.meta, want.context)
+
+
+def test_rows_without_a_column_get_it_as_none_in_first_seen_order(tmp_path):
+    path = write(tmp_path, "m.jsonl", b'{"a": 1, "b": 2}\n{"c": 4, "b": 3}\n')
+    rows = read_local_rows(path)
+    assert [list(r.items()) for r in rows] == [
+        [("a", 1), ("b", 2), ("c", None)],
+        [("a", None), ("b", 3), ("c", 4)],
+    ]
+
+
+def test_unmapped_flat_rows_pass_through_normalise_unchanged():
+    rows = [dict(r) for r in ROWS]
+    fmt, flat = normalise(rows, {})
+    assert fmt == "flat" and flat == ROWS and flat is not rows
+    assert [list(r) for r in flat] == [list(r) for r in ROWS]  # same key order
+    fmt, mapped = normalise([{"q": "p", "chosen": "c", "rejected": "r"}], {"prompt": "q"})
+    assert mapped == [{"chosen": "c", "rejected": "r", "prompt": "p"}]
