@@ -91,30 +91,30 @@ class ScoreRequest:
         and the result files all ask for it."""
         key = self._key
         if key is None:
-            key = _sha256(self._key_text().encode("utf-8")).hexdigest()  # sha256_text, inlined
+            prompt, response, reference = self.prompt, self.response, self.reference
+            if (
+                type(prompt) is str
+                and type(response) is str
+                and (reference is None or type(reference) is str)
+                and not self.context
+                and not self.steps
+            ):  # the common single-turn request: canonical_json's output written directly
+                ref = "null" if reference is None else _encode_text(reference)
+                text = f"[{_encode_text(prompt)},{_encode_text(response)},{ref}]"
+            else:
+                text = canonical_json(self._key_parts())
+            key = _sha256(text.encode("utf-8")).hexdigest()  # sha256_text, inlined
             object.__setattr__(self, "_key", key)
         return key
 
-    def _key_text(self) -> str:
-        """The canonical JSON that ``key`` hashes."""
-        prompt, response, reference = self.prompt, self.response, self.reference
-        if (
-            not self.context
-            and not self.steps
-            and type(prompt) is str
-            and type(response) is str
-            and (reference is None or type(reference) is str)
-        ):  # the common single-turn request: canonical_json's output written directly
-            ref = "null" if reference is None else _encode_text(reference)
-            return f"[{_encode_text(prompt)},{_encode_text(response)},{ref}]"
-        parts: list[Any] = [prompt, response, reference]
+    def _key_parts(self) -> list[Any]:
+        """What ``key`` hashes, as a JSON value."""
+        parts: list[Any] = [self.prompt, self.response, self.reference]
         if self.context or self.steps:  # single-turn keys stay as they were before
             parts.append([list(turn) for turn in self.context])
         if self.steps:
             parts.append({"steps": list(self.steps)})
-        return canonical_json(parts)
-
-        return self._key  # type: ignore[return-value]
+        return parts
 
     @property
     def prompt_text(self) -> str:
