@@ -22,7 +22,13 @@ from rmeval.harness.task import Task
 from rmeval.tasks import attribute_table, preference_formats
 from rmeval.tasks.judged import JudgedTask
 from rmeval.tasks.preference_formats import PROBLEM
-from rmeval.tasks.validation import collect_rows, prompt_problem, split_prompt, text_problem
+from rmeval.tasks.validation import (
+    collect_rows,
+    gc_paused,
+    prompt_problem,
+    split_prompt,
+    text_problem,
+)
 
 
 def preference_examples(
@@ -55,7 +61,8 @@ def preference_examples(
             return Example(rid, subset, prompt, (chosen, rejected), 1, row.get("reference"))
         return _checked_example(row, rid, allow_empty=allow_empty, min_rejected=min_rejected)
 
-    return collect_rows(rows, source=source, convert=convert)
+    with gc_paused():
+        return collect_rows(rows, source=source, convert=convert)
 
 
 def _checked_example(

@@ -1,6 +1,7 @@
 """Rows -> examples -> request keys: the streaming row reader, the incremental rows digest, and
 the fast paths of reading, hashing and validating, each checked against hand-worked values."""
 
+import gc
 import hashlib
 import json
 import math
@@ -272,3 +273,24 @@ def test_unmapped_flat_rows_pass_through_normalise_unchanged():
     assert [list(r) for r in flat] == [list(r) for r in ROWS]  # same key order
     fmt, mapped = normalise([{"q": "p", "chosen": "c", "rejected": "r"}], {"prompt": "q"})
     assert mapped == [{"chosen": "c", "rejected": "r", "prompt": "p"}]
+
+
+def test_the_collector_is_paused_only_while_examples_are_built():
+    seen = []
+
+    class Probe(dict):  # a row that records the collector's state while it is converted
+        def get(self, key, default=None):
+            seen.append(gc.isenabled())
+            return super().get(key, default)
+
+    assert gc.isenabled()
+    preference_examples([Probe(prompt="p", chosen="c", rejected="r")], source="f")
+    with pytest.raises(DataError):
+        preference_examples([Probe(prompt="p", chosen="c", rejected="c")], source="f")
+    assert gc.isenabled() and seen and not any(seen)
+    gc.disable()
+    try:
+        preference_examples([{"prompt": "p", "chosen": "c", "rejected": "r"}], source="f")
+        assert not gc.isenabled()  # left off when it was off
+    finally:
+        gc.enable()
