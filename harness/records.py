@@ -38,8 +38,8 @@ def _canonical_encoder() -> Any:
 
 _ENCODE = _canonical_encoder()
 _encode_text = json.encoder.encode_basestring
-_sha256 = hashlib.sha256
 """A string as a JSON string literal (``ensure_ascii=False``), as ``canonical_json`` writes it."""
+_sha256 = hashlib.sha256
 
 
 Turn = tuple[str, str]

@@ -88,8 +88,7 @@ def convert_rows(
     problems: list[str] = []
     seen: set[str] = set()
     for i, row in enumerate(rows):
-        rid = row.get("id")  # row_id, inlined: this loop runs once per row of every task
-        rid = str(i) if rid is None else str(rid)
+        rid = row_id(row, i)
         if rid in seen:
             problems.append(f"row {rid}: duplicate id")
             continue
@@ -126,9 +125,10 @@ def collect_rows(
 def gc_paused() -> Iterator[None]:
     """The cyclic garbage collector off for the block (back on after, if it was on).
 
-    Building many examples creates no reference cycles, yet every 700 new container objects
-    trigger a collection that walks the young objects again (at 100k rows about half of
-    ``preference_examples``' time); reference counting still frees everything as usual."""
+    Building many examples creates no reference cycles, yet each new example counts towards
+    the collector's next pass, and its passes over the older generations walk every example
+    made so far (at 100k rows about half of ``preference_examples``' time); reference
+    counting still frees everything as usual."""
     was_on = gc.isenabled()
     gc.disable()
     try:
