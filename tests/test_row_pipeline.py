@@ -2,6 +2,7 @@
 the fast paths of reading, hashing and validating, each checked against hand-worked values."""
 
 import gc
+import gzip
 import hashlib
 import json
 import math
@@ -36,7 +37,8 @@ def test_iter_json_rows_is_lazy_and_equals_json_file_rows(tmp_path):
         next(rows)
     good = write(tmp_path, "good.jsonl", text.encode())
     array = write(tmp_path, "rows.json", json.dumps(ROWS).encode())
-    for file in (good, array):
+    gz = write(tmp_path, "rows.jsonl.gz", gzip.compress(text.encode()))
+    for file in (good, array, gz):
         assert json_file_rows(file) == list(iter_json_rows(file)) == ROWS
 
 
