@@ -58,23 +58,9 @@ class DatasetInfo:
         } | {k: v for k, v in (("name", self.name), ("format", self.format)) if v is not None}
 
 
-class RowsDigest:
-    """:func:`rows_sha256` fed in chunks: the same hex digest for the same rows in order."""
-
-    def __init__(self) -> None:
-        self._h = hashlib.sha256()
-
-    def update(self, rows: Iterable[Row]) -> None:
-        for row in rows:
-            self._h.update(canonical_json(row).encode("utf-8"))
-            self._h.update(b"\n")
-
-    def hexdigest(self) -> str:
-        return self._h.hexdigest()
-
-
-def rows_sha256(rows: list[Row]) -> str:
-    """Hash of the rows used, independent of file format and key order."""
+def rows_sha256(rows: Iterable[Row]) -> str:
+    """Hash of the rows used, independent of file format and key order: the sha256 of each
+    row's ``canonical_json`` followed by a newline."""
     digest = RowsDigest()
     digest.update(rows)
     return digest.hexdigest()
@@ -99,6 +85,33 @@ class RowSource:
         """Every row, and the provenance with their sha256."""
         rows = self.whole() if self.whole is not None else list(self.read())
         return rows, replace(self.info, sha256=rows_sha256(rows))
+
+
+class RowsDigest:
+    """``rows_sha256`` fed in parts: any split of the same rows gives the same hex digest."""
+
+    _BLOCK = 1024
+    """Rows encoded and hashed as one text (one ``encode`` and one ``update`` per block)."""
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+
+    def update(self, rows: Iterable[Row]) -> None:
+        """Add ``rows`` (in order) to the hash."""
+        it = iter(rows)
+        while block := list(islice(it, self._BLOCK)):
+            text = "\n".join(map(canonical_json, block)) + "\n"
+            try:
+                data = text.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate: raise the error of its own row
+                for row in block:
+                    canonical_json(row).encode("utf-8")
+                raise
+            self._sha.update(data)
+
+    def hexdigest(self) -> str:
+        """The sha256 of every row added so far."""
+        return self._sha.hexdigest()
 
 
 def load_rows(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -60,7 +61,7 @@ def iter_local_rows(path: Path, split: str | None = None) -> Iterator[Row]:
         yield from read_local_rows(path, split)
         return
     for file in _local_files(path, split):
-        yield from _json_lines_rows(path=file, lines=_text_lines(file))
+        yield from iter_json_rows(file)
 
 
 def _format_of(path: Path) -> str:
@@ -118,12 +119,21 @@ class _DuplicateKey(ValueError):
 def _unique_keys(pairs: list[tuple[str, Any]]) -> Row:
     """An object's pairs as a dict, refusing a repeated key; keys are interned, as each JSON
     Lines row is parsed on its own and would otherwise hold its own copy of every column name."""
-    out: Row = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(key)
-        out[sys.intern(key)] = value
+    out = {_intern(key): value for key, value in pairs}
+    if len(out) != len(pairs):  # rare: find the first key seen twice, as a plain loop would
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
     return out
+
+
+_intern = sys.intern
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys)
+_SCAN = _DECODER.scan_once
+"""The decoder's own scanner: one value from a position, without ``json.loads``' per-call set-up
+(a new decoder each call). A line it does not parse cleanly is parsed again by ``json.loads``."""
 
 
 def _json_value(text: str) -> Any:
@@ -131,12 +141,19 @@ def _json_value(text: str) -> Any:
 
 
 def json_file_rows(path: Path) -> list[Row]:
-    """The rows of a JSON or JSON Lines file (optionally gzipped). JSON Lines are parsed as they
-    are read, so no copy of the whole file (bytes, text, list of lines) is held beside the rows;
-    a JSON array is read whole."""
+    """The rows of a JSON or JSON Lines file (optionally gzipped): ``iter_json_rows`` as a
+    list."""
+    return list(iter_json_rows(path))
+
+
+def iter_json_rows(path: Path) -> Iterator[Row]:
+    """The rows of a JSON or JSON Lines file (optionally gzipped), one at a time, with the errors
+    of ``json_file_rows``. JSON Lines are parsed as they are read, so no copy of the whole file
+    (bytes, text, list of lines) is held; a JSON array is read whole, then yielded."""
     if _first_char(path) == "[":
-        return _json_array_rows(path, _decode(path, _read_bytes(path)))
-    return list(_json_lines_rows(path, _text_lines(path)))
+        yield from _json_array_rows(path, _decode(path, _read_bytes(path)))
+    else:
+        yield from _json_lines_rows(path, _text_lines(path))
 
 
 def _open_binary(path: Path) -> Any:
@@ -195,23 +212,41 @@ def _unreadable(path: Path, exc: BaseException) -> RmevalError:
 
 
 def _json_lines_rows(path: Path, lines: Iterable[str]) -> Iterator[Row]:
-    """One row object per non-blank line, parsed as it is read."""
+    """One row object per non-blank line."""
+    scan = _SCAN
     for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
         try:
-            row = _json_value(line)
-        except _DuplicateKey as exc:
-            raise RmevalError(f"{path}:{lineno}: key '{exc}' appears twice; keep one.") from exc
-        except json.JSONDecodeError as exc:
-            hint = _one_object_hint(path) if lineno == 1 else "fix this line"
-            raise RmevalError(f"{path}:{lineno}: invalid JSON ({exc.msg}); {hint}.") from exc
+            row, end = scan(line, 0)
+        except (StopIteration, ValueError):  # blank, or not one clean value: parsed again below
+            row, end = None, -1
+        if end < 0 or line[end:].strip(_JSON_SPACE):
+            row = _line_value(path, lineno, line)
+            if row is _BLANK:
+                continue
         if not isinstance(row, dict):
             raise RmevalError(
                 f"{path}:{lineno}: a JSON {_kind(row)}, not an object; each line must be one row "
                 f"object."
             )
         yield row
+
+
+_JSON_SPACE = " \t\n\r"
+"""The characters JSON counts as whitespace (what may follow a value on its line)."""
+_BLANK = object()
+
+
+def _line_value(path: Path, lineno: int, line: str) -> Any:
+    """A line the fast scan did not take, parsed as ``json.loads`` does (its exact error)."""
+    if not line.strip():
+        return _BLANK
+    try:
+        return _json_value(line)
+    except _DuplicateKey as exc:
+        raise RmevalError(f"{path}:{lineno}: key '{exc}' appears twice; keep one.") from exc
+    except json.JSONDecodeError as exc:
+        hint = _one_object_hint(path) if lineno == 1 else "fix this line"
+        raise RmevalError(f"{path}:{lineno}: invalid JSON ({exc.msg}); {hint}.") from exc
 
 
 def _one_object_hint(path: Path) -> str:
@@ -291,8 +326,8 @@ def _parquet_rows(path: Path, data: bytes) -> list[Row]:
 
 def _fill_missing_keys(rows: list[Row]) -> list[Row]:
     """Give every row every column (a key absent from a row reads as None, as in a table)."""
-    columns = list(dict.fromkeys(k for row in rows for k in row))
-    if all(len(row) == len(columns) for row in rows):
+    columns = list(dict.fromkeys(itertools.chain.from_iterable(rows)))
+    if min(map(len, rows), default=0) == len(columns):  # no row lacks a column of the union
         return rows
     return [{k: row.get(k) for k in columns} for row in rows]
 

@@ -17,7 +17,30 @@ def sha256_text(text: str) -> str:
 
 def canonical_json(obj: Any) -> str:
     """JSON with sorted keys and no whitespace: the form that is hashed."""
+    if _ENCODE is not None:
+        try:
+            return "".join(_ENCODE(obj, 0))
+        except RecursionError:  # circular or too deep: json.dumps raises its own error
+            pass
     return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _canonical_encoder() -> Any:
+    """``json.dumps(sort_keys=True, ensure_ascii=False, separators=(",", ":"))``'s C encoder,
+    built once (``json.dumps`` builds one per call); without the circular-reference check,
+    whose failure is a RecursionError here and json.dumps' own error on the fallback."""
+    from json.encoder import c_make_encoder, encode_basestring
+
+    if c_make_encoder is None:
+        return None
+    default = json.JSONEncoder().default
+    return c_make_encoder(None, default, encode_basestring, None, ":", ",", True, False, True)
+
+
+_ENCODE = _canonical_encoder()
+_encode_text = json.encoder.encode_basestring
+"""A string as a JSON string literal (``ensure_ascii=False``), as ``canonical_json`` writes it."""
+_sha256 = hashlib.sha256
 
 
 Turn = tuple[str, str]
@@ -67,14 +90,32 @@ class ScoreRequest:
 
         Computed on first use and kept (the request is immutable): the scoring loop, the task
         and the result files all ask for it."""
-        if self._key is None:
-            parts: list[Any] = [self.prompt, self.response, self.reference]
-            if self.context or self.steps:  # single-turn keys stay as they were before
-                parts.append([list(turn) for turn in self.context])
-            if self.steps:
-                parts.append({"steps": list(self.steps)})
-            object.__setattr__(self, "_key", sha256_text(canonical_json(parts)))
-        return self._key  # type: ignore[return-value]
+        key = self._key
+        if key is None:
+            prompt, response, reference = self.prompt, self.response, self.reference
+            if (
+                type(prompt) is str
+                and type(response) is str
+                and (reference is None or type(reference) is str)
+                and not self.context
+                and not self.steps
+            ):  # the common single-turn request: canonical_json's output written directly
+                ref = "null" if reference is None else _encode_text(reference)
+                text = f"[{_encode_text(prompt)},{_encode_text(response)},{ref}]"
+            else:
+                text = canonical_json(self._key_parts())
+            key = _sha256(text.encode("utf-8")).hexdigest()  # sha256_text, inlined
+            object.__setattr__(self, "_key", key)
+        return key
+
+    def _key_parts(self) -> list[Any]:
+        """What ``key`` hashes, as a JSON value."""
+        parts: list[Any] = [self.prompt, self.response, self.reference]
+        if self.context or self.steps:  # single-turn keys stay as they were before
+            parts.append([list(turn) for turn in self.context])
+        if self.steps:
+            parts.append({"steps": list(self.steps)})
+        return parts
 
     @property
     def prompt_text(self) -> str:

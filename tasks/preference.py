@@ -26,6 +26,7 @@ from rmeval.tasks.preference_formats import PROBLEM
 from rmeval.tasks.validation import (
     RowCheck,
     collect_rows,
+    gc_paused,
     prompt_problem,
     split_prompt,
     text_problem,
@@ -45,29 +46,52 @@ def preference_examples(
     Every problem is collected, then one ``DataError`` lists them by row id; with ``check``
     (rows read in chunks) the problems are left in it instead.
     """
+    one_rejected = min_rejected <= 1
 
     def convert(row: dict[str, Any], rid: str) -> Example | list[str]:
-        if PROBLEM in row:  # a row preference_formats.normalise could not convert
-            return [row[PROBLEM]]
-        problems = _row_problems(row, allow_empty=allow_empty, min_rejected=min_rejected)
-        if problems:
-            return problems
-        chosen = row["chosen"] if isinstance(row["chosen"], list) else [row["chosen"]]
-        rejected = row["rejected"] if isinstance(row["rejected"], list) else [row["rejected"]]
-        prompt, context = split_prompt(row["prompt"])
-        return Example(
-            id=rid,
-            subset="default" if row.get("subset") in (None, "") else str(row["subset"]),
-            prompt=prompt,
-            candidates=tuple(chosen + rejected),
-            n_chosen=len(chosen),
-            reference=row.get("reference"),
-            context=context,
-        )
+        prompt, chosen, rejected = row.get("prompt"), row.get("chosen"), row.get("rejected")
+        if (  # the common row, three plain texts with no problem: what the checks below give
+            one_rejected
+            and type(prompt) is str
+            and type(chosen) is str
+            and type(rejected) is str
+            and chosen != rejected
+            and prompt.strip()
+            and (allow_empty or (chosen.strip() and rejected.strip()))
+            and PROBLEM not in row
+        ):
+            subset = row.get("subset")
+            subset = "default" if subset in (None, "") else str(subset)
+            return Example(rid, subset, prompt, (chosen, rejected), 1, row.get("reference"))
+        return _checked_example(row, rid, allow_empty=allow_empty, min_rejected=min_rejected)
 
-    if check is not None:
-        return check.convert(rows, convert)
-    return collect_rows(rows, source=source, convert=convert)
+    with gc_paused():
+        if check is not None:
+            return check.convert(rows, convert)
+        return collect_rows(rows, source=source, convert=convert)
+
+
+def _checked_example(
+    row: dict[str, Any], rid: str, *, allow_empty: bool, min_rejected: int
+) -> Example | list[str]:
+    """The example of any preference row, or its problems."""
+    if PROBLEM in row:  # a row preference_formats.normalise could not convert
+        return [row[PROBLEM]]
+    problems = _row_problems(row, allow_empty=allow_empty, min_rejected=min_rejected)
+    if problems:
+        return problems
+    chosen = row["chosen"] if isinstance(row["chosen"], list) else [row["chosen"]]
+    rejected = row["rejected"] if isinstance(row["rejected"], list) else [row["rejected"]]
+    prompt, context = split_prompt(row["prompt"])
+    return Example(
+        id=rid,
+        subset="default" if row.get("subset") in (None, "") else str(row["subset"]),
+        prompt=prompt,
+        candidates=tuple(chosen + rejected),
+        n_chosen=len(chosen),
+        reference=row.get("reference"),
+        context=context,
+    )
 
 
 def _row_problems(row: dict[str, Any], *, allow_empty: bool, min_rejected: int) -> list[str]:

@@ -53,7 +53,8 @@ def map_columns(row: Row, columns: Mapping[str, str]) -> Converted:
     ]
     if missing:
         return [f"has no column {missing[0]}; check the column name"]
-    out = {k: v for k, v in row.items() if k not in columns.values()}
+    renamed = set(columns.values())
+    out = {k: v for k, v in row.items() if k not in renamed}
     return out | {key: row[col] for key, col in columns.items()}
 
 
@@ -193,9 +194,12 @@ def normalise(
 ) -> tuple[str, list[Row]]:
     """The format of ``rows`` (``fmt``, else recognised from the first row) and every row as
     a flat row; a row that does not fit becomes ``{"id": ..., PROBLEM: sentence}``."""
-    mapped = [map_columns(row, columns) for row in rows]
+    # no mapping: the rows themselves (map_columns would copy each; nothing here changes a row)
+    mapped = [map_columns(row, columns) for row in rows] if columns else rows
     if fmt is None:
         fmt = detect(next((r for r in mapped if isinstance(r, dict)), {}))
+    if fmt == "flat" and not columns:  # to_flat keeps a flat row as it is
+        return fmt, list(rows)
     out = []
     for row, raw in zip(mapped, rows):
         flat = to_flat(row, fmt) if isinstance(row, dict) else row
