@@ -8,12 +8,14 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
+from rmeval.harness import resampling
 from rmeval.harness.records import Aggregate, ExampleResult, MetricValue
 
 TiePolicy = Literal["strict", "half"]
 N_BOOT = 1000
-CHUNK_ELEMENTS = 1 << 22
-"""Indices drawn at once by :func:`resampled_means` (32 MiB of int64): bounds its memory."""
+CHUNK_ELEMENTS = 1 << 16
+"""Indices drawn at once by :func:`resampled_means` (512 KiB of int64, so that the draw and its
+gather stay in the CPU cache): with one resample's gathered values, this bounds its memory."""
 
 
 def has_invalid(scores: Sequence[float]) -> bool:
@@ -76,17 +78,22 @@ def bootstrap_ci(
 def resampled_means(
     arr: np.ndarray, *, n_boot: int = N_BOOT, seed: int = 0, chunk_elements: int | None = None
 ) -> np.ndarray:
-    """The ``n_boot`` bootstrap means of ``arr``, drawn a few resamples at a time.
+    """The ``n_boot`` bootstrap means of ``arr``, drawn a few resamples (or part of one) at a
+    time.
 
     The resamples are the rows of ``rng.integers(0, n, (n_boot, n))`` for ``default_rng(seed)``,
-    drawn in blocks of at most ``chunk_elements`` indices (default :data:`CHUNK_ELEMENTS`; at
-    least one resample per block): the
+    drawn in pieces of at most ``chunk_elements`` indices (default :data:`CHUNK_ELEMENTS`): the
     generator's stream does not depend on how it is cut, so the means equal those of one
-    ``n_boot x n`` draw bit for bit, in bounded memory.
+    ``n_boot x n`` draw bit for bit, in memory bounded by ``n`` (see
+    :mod:`rmeval.harness.resampling` for how a 1-D float64 array is summed fast and exactly).
     """
+    arr = np.asarray(arr)
     n = arr.size
-    rng = np.random.default_rng(seed)
-    rows = max(1, (chunk_elements or CHUNK_ELEMENTS) // max(n, 1))
+    chunk = max(1, chunk_elements or CHUNK_ELEMENTS)
+    if n > 0 and arr.ndim == 1 and arr.dtype == np.float64:
+        return resampling.resampled_means(arr, n_boot, seed, chunk)
+    rng = np.random.default_rng(seed)  # other dtypes: numpy's own mean (it casts in buffers)
+    rows = max(1, chunk // max(n, 1))
     boots = np.empty(n_boot, dtype=float)
     for lo in range(0, n_boot, rows):
         k = min(rows, n_boot - lo)
