@@ -25,6 +25,8 @@ EXACT_LIMIT = 1 << 53
 MAX_SCALE = 8
 """Values that are multiples of ``2**-MAX_SCALE`` at most take the exact path."""
 MAX_CODES = 1 << 16
+MIN_PIECE = 256
+"""A resample is never cut finer than this (a draw per index would cost more than it saves)."""
 
 
 def resampled_means(arr: np.ndarray, n_boot: int, seed: int, chunk: int) -> np.ndarray:
@@ -86,7 +88,8 @@ Summer = Callable[[np.ndarray], np.ndarray]
 def _row_sums(
     source: np.ndarray, n_boot: int, chunk: int, rng: np.random.Generator, summed: Summer
 ) -> np.ndarray:
-    """``summed`` of every resample of ``source``, indices drawn at most ``chunk`` at a time;
+    """``summed`` of every resample of ``source``, indices drawn at most ``chunk`` at a time
+    (whole resamples when they fit, else pieces of ``max(chunk, MIN_PIECE)``);
     the gathered values go into one preallocated buffer (no page faults per block)."""
     n = source.size
     rows = max(1, chunk // n)
@@ -98,8 +101,9 @@ def _row_sums(
         if k * n <= chunk:  # whole resamples per draw
             source.take(rng.integers(0, n, (k, n)), out=block.reshape(k, n))
         else:  # one resample in pieces
-            for start in range(0, n, chunk):
-                piece = rng.integers(0, n, min(chunk, n - start))
+            step = max(chunk, MIN_PIECE)
+            for start in range(0, n, step):
+                piece = rng.integers(0, n, min(step, n - start))
                 source.take(piece, out=block[start : start + piece.size])
         sums.append(summed(block.reshape(k, n)))
     return np.concatenate(sums)
