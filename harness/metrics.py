@@ -20,7 +20,7 @@ gather stay in the CPU cache): with one resample's gathered values, this bounds 
 
 def has_invalid(scores: Sequence[float]) -> bool:
     """True when any score is NaN or infinite."""
-    return any(not math.isfinite(s) for s in scores)
+    return not all(map(math.isfinite, scores))
 
 
 def pairwise_credit(
@@ -31,7 +31,7 @@ def pairwise_credit(
     1 if chosen > rejected, 0 if lower; a tie gives 0 under ``strict`` and 0.5 under ``half``.
     A NaN/inf score makes the pair invalid: credit None, excluded from the metric and counted.
     """
-    if has_invalid((chosen, rejected)):
+    if not (math.isfinite(chosen) and math.isfinite(rejected)):
         return None, False, True
     if chosen == rejected:
         return (0.5 if ties == "half" else 0.0), True, False
@@ -48,7 +48,10 @@ def best_of_n_credit(scores: Sequence[float]) -> tuple[float | None, bool, bool]
     top = max(scores)
     if scores[0] != top:
         return 0.0, False, False
-    k = sum(1 for s in scores if s == top)
+    if isinstance(scores, list | tuple):
+        k = scores.count(top)  # == on each, as below (NaN, the one "x is y but x != y", is out)
+    else:
+        k = sum(1 for s in scores if s == top)
     return 1.0 / k, k > 1, False
 
 

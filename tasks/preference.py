@@ -204,6 +204,11 @@ class PairwiseTask(JudgedTask, PreferenceFileTask):
 
     def evaluate(self, example: Example, scores: Sequence[Score]) -> ExampleResult:
         values = [s.value for s in scores]
+        if len(values) == 2 and not scores[0].attributes:  # one pair, no attribute table
+            credit, tie, invalid = pairwise_credit(values[0], values[1], self.ties)  # type: ignore[arg-type]
+            return ExampleResult(
+                example.id, example.subset, values, credit, tie=tie, invalid=invalid, extra={}
+            )
         chosen, rejected = values[0], values[1:]
         outcomes = [pairwise_credit(chosen, r, self.ties) for r in rejected]  # type: ignore[arg-type]
         invalid = any(o[2] for o in outcomes)
