@@ -9,8 +9,9 @@ resample's mean is then computed so that it equals numpy's ``arr[idx].mean()`` o
   and ``n * max|m| <= 2**53``. Every partial sum of such values is exact in float64, so numpy's
   pairwise sum equals the integer sum in any order; the integers ``m`` are gathered from an
   int8/int16 array that stays in the CPU cache and summed piece by piece.
-- **coded**: at most 65,536 distinct values (1/3, 2/3, ...): small codes are gathered (cache
-  resident), then mapped to their values; the row is summed by numpy's own pairwise sum.
+- **coded**: at least :data:`CODED_MIN` values, at most 65,536 distinct ones (1/3, 2/3, ...):
+  small codes are gathered (cache resident), then mapped to their values; the row is summed by
+  numpy's own pairwise sum.
 - **plain**: any other float64 array: gathered into a preallocated row, numpy's pairwise sum.
 """
 
@@ -25,6 +26,9 @@ EXACT_LIMIT = 1 << 53
 MAX_SCALE = 8
 """Values that are multiples of ``2**-MAX_SCALE`` at most take the exact path."""
 MAX_CODES = 1 << 16
+CODED_MIN = 1 << 18
+"""Values gathered as codes only from this many on (2 MiB of float64, beyond the L2 cache):
+below, the values are in the cache already and the second gather costs more than it saves."""
 MIN_PIECE = 256
 """A resample is never cut finer than this (a draw per index would cost more than it saves)."""
 
@@ -41,7 +45,7 @@ def resampled_means(arr: np.ndarray, n_boot: int, seed: int, chunk: int) -> np.n
         ints, scale = exact
         sums = _row_sums(ints, n_boot, chunk, rng, _integer_sum)
         return (sums.astype(np.float64) * 2.0**-scale) / n
-    coded = value_codes(arr)
+    coded = value_codes(arr) if n >= CODED_MIN else None
     table, source = coded if coded is not None else (None, arr)
     size = min(max(1, chunk // n), n_boot) * n
     return _row_sums(source, n_boot, chunk, rng, _float_sum(table, size)) / n

@@ -35,11 +35,18 @@ KINDS = {
 def path_of(arr: np.ndarray) -> str:
     if resampling.exact_integers(arr) is not None:
         return "exact"
-    return "coded" if resampling.value_codes(arr) is not None else "plain"
+    if arr.size >= resampling.CODED_MIN and resampling.value_codes(arr) is not None:
+        return "coded"
+    return "plain"
+
+
+@pytest.fixture
+def coded_from_any_size(monkeypatch):
+    monkeypatch.setattr(resampling, "CODED_MIN", 1)  # the coded path at test sizes
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_every_kind_of_values_equals_the_one_matrix_draw(kind):
+def test_every_kind_of_values_equals_the_one_matrix_draw(kind, coded_from_any_size):
     arr, path = KINDS[kind]
     assert path_of(arr) == path  # each summation path is exercised
     expected = bits(one_matrix(arr, 40, seed=9))
@@ -49,7 +56,7 @@ def test_every_kind_of_values_equals_the_one_matrix_draw(kind):
         assert bits(got) == expected, (kind, chunk)
 
 
-def test_more_distinct_values_than_codes_take_the_plain_path(monkeypatch):
+def test_more_distinct_values_than_codes_take_the_plain_path(monkeypatch, coded_from_any_size):
     arr = np.random.default_rng(8).normal(size=200)
     monkeypatch.setattr(resampling, "MAX_CODES", 100)
     assert path_of(arr) == "plain"
@@ -58,7 +65,7 @@ def test_more_distinct_values_than_codes_take_the_plain_path(monkeypatch):
 
 
 @pytest.mark.parametrize("values", [[0.0, 1.0], [0.0, 1 / 3, 1.0], None])
-def test_a_resample_longer_than_a_draw_equals_the_one_matrix_draw(values):
+def test_a_resample_longer_than_a_draw_equals_the_one_matrix_draw(values, coded_from_any_size):
     n = metrics.CHUNK_ELEMENTS + 4465  # the default chunk cuts every resample in two
     rng = np.random.default_rng(1)
     arr = rng.normal(size=n) if values is None else rng.choice(values, n)
@@ -91,6 +98,7 @@ def test_a_hand_computed_resample_mean():
 
 
 def test_no_draw_exceeds_the_chunk_and_no_resample_matrix_is_built(monkeypatch):
+    assert path_of(np.full(resampling.CODED_MIN - 1, 1 / 3)) == "plain"  # small: in the cache
     arr = np.random.default_rng(0).choice([0.0, 1 / 3], 1000)
     sizes = []
     real = np.random.default_rng
