@@ -17,7 +17,9 @@ resample's mean is then computed so that it equals numpy's ``arr[idx].mean()`` o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -43,7 +45,7 @@ def resampled_means(arr: np.ndarray, n_boot: int, seed: int, chunk: int) -> np.n
     exact = exact_integers(arr)
     if exact is not None:
         ints, scale = exact
-        sums = _row_sums(ints, n_boot, chunk, rng, _integer_sum)
+        sums = _row_sums(ints, n_boot, chunk, rng, _integer_sum, np.int64)
         return (sums.astype(np.float64) * 2.0**-scale) / n
     coded = value_codes(arr) if n >= CODED_MIN else None
     table, source = coded if coded is not None else (None, arr)
@@ -87,30 +89,99 @@ def value_codes(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 
 Summer = Callable[[np.ndarray], np.ndarray]
 """Row sums of a gathered ``(k, n)`` block of source values."""
+Draw = tuple[int, int, int, np.ndarray]
+"""(first resample, resamples, start within the resample, indices) of one draw."""
+AHEAD = 4
+"""Draws a worker thread makes ahead of the gathers (memory: that many chunks of indices)."""
+AHEAD_MIN = 1 << 22
+"""Indices in all from which a worker thread draws (below, starting it costs more)."""
 
 
 def _row_sums(
-    source: np.ndarray, n_boot: int, chunk: int, rng: np.random.Generator, summed: Summer
+    source: np.ndarray,
+    n_boot: int,
+    chunk: int,
+    rng: np.random.Generator,
+    summed: Summer,
+    dtype: type = np.float64,
 ) -> np.ndarray:
-    """``summed`` of every resample of ``source``, indices drawn at most ``chunk`` at a time
-    (whole resamples when they fit, else pieces of ``max(chunk, MIN_PIECE)``);
-    the gathered values go into one preallocated buffer (no page faults per block)."""
+    """``summed`` of every resample of ``source``; the indices (see :func:`_draws`) are drawn
+    by a worker thread for a large bootstrap, the values gathered into one preallocated
+    buffer (no page faults per draw)."""
     n = source.size
+    k_max = min(max(1, chunk // n), n_boot)
+    gathered = np.empty(k_max * n, dtype=source.dtype)
+    sums = np.empty(n_boot, dtype=dtype)
+    draws = _draws(rng, n, n_boot, chunk)
+    for lo, k, start, idx in ahead(draws) if n * n_boot >= AHEAD_MIN else draws:
+        if idx.ndim == 2:  # whole resamples
+            block = gathered[: k * n].reshape(k, n)
+            source.take(idx, out=block)
+            sums[lo : lo + k] = summed(block)
+        else:
+            source.take(idx, out=gathered[start : start + idx.size])
+            if start + idx.size == n:
+                sums[lo] = summed(gathered[:n].reshape(1, n))[0]
+    return sums
+
+
+def _draws(rng: np.random.Generator, n: int, n_boot: int, chunk: int) -> Iterator[Draw]:
+    """Every draw in the generator's order: whole resamples when they fit in ``chunk``
+    indices, else each resample in pieces of ``max(chunk, MIN_PIECE)``."""
     rows = max(1, chunk // n)
-    gathered = np.empty(min(rows, n_boot) * n, dtype=source.dtype)
-    sums = []
     for lo in range(0, n_boot, rows):
         k = min(rows, n_boot - lo)
-        block = gathered[: k * n]
-        if k * n <= chunk:  # whole resamples per draw
-            source.take(rng.integers(0, n, (k, n)), out=block.reshape(k, n))
-        else:  # one resample in pieces
-            step = max(chunk, MIN_PIECE)
-            for start in range(0, n, step):
-                piece = rng.integers(0, n, min(step, n - start))
-                source.take(piece, out=block[start : start + piece.size])
-        sums.append(summed(block.reshape(k, n)))
-    return np.concatenate(sums)
+        if k * n <= chunk:
+            yield lo, k, 0, rng.integers(0, n, (k, n))
+            continue
+        step = max(chunk, MIN_PIECE)
+        for start in range(0, n, step):
+            yield lo, 1, start, rng.integers(0, n, min(step, n - start))
+
+
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+_END = object()
+
+
+def ahead(items: Iterator[Draw], depth: int = AHEAD) -> Iterator[Draw]:
+    """``items`` in order, produced by a worker thread up to ``depth`` ahead: numpy's
+    generator releases the GIL while it draws, so the next draw overlaps this thread's
+    gather. The worker stops when the caller does (an exception, a closed generator)."""
+    box: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed to the caller, raised there
+            put(_Failed(exc))
+
+    worker = threading.Thread(target=work, name="rmeval-bootstrap-draws", daemon=True)
+    worker.start()
+    try:
+        while (item := box.get()) is not _END:
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _integer_sum(block: np.ndarray) -> np.ndarray:
