@@ -8,11 +8,15 @@ resample's mean is then computed so that it equals numpy's ``arr[idx].mean()`` o
 - **exact**: every value is ``m * 2**-k`` for a small integer ``m`` (credits 0, 0.5, 1, ...)
   and ``n * max|m| <= 2**53``. Every partial sum of such values is exact in float64, so numpy's
   pairwise sum equals the integer sum in any order; the integers ``m`` are gathered from an
-  int8/int16 array that stays in the CPU cache and summed piece by piece.
+  int8/int16 array that stays in the CPU cache and summed in int64. The mean is that sum
+  (exact as a float64, times ``2**-k``) divided by ``n``: the one rounding numpy's mean makes.
 - **coded**: at least :data:`CODED_MIN` values, at most 65,536 distinct ones (1/3, 2/3, ...):
   small codes are gathered (cache resident), then mapped to their values; the row is summed by
   numpy's own pairwise sum.
 - **plain**: any other float64 array: gathered into a preallocated row, numpy's pairwise sum.
+
+For a large bootstrap a worker thread makes the draws, in the same order, a few ahead of the
+gathers (numpy's generator releases the GIL while it fills an array).
 """
 
 from __future__ import annotations
