@@ -300,6 +300,8 @@ def _plain_line(r: ExampleResult) -> str | None:
     flags = [_JSON_BOOL.get(id(f)) for f in (r.tie, r.invalid, r.truncated)]
     if r.extra or None in flags or not isinstance(r.text_hashes, list | tuple):
         return None
+    if not isinstance(r.scores, list | tuple):  # read twice below (an array: the encoder)
+        return None
     credit = r.credit
     try:
         for v in r.scores:

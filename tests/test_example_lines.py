@@ -51,6 +51,8 @@ LINES = {
     "nan score": {"scores": [math.nan, 1.0], "credit": None, "invalid": True},
     "inf credit": {"credit": math.inf},
     "int score": {"scores": [3, 1.0]},
+    "array scores": {"scores": np.array([0.1, 2.0])},
+    "tuple scores": {"scores": (0.1, 2.0)},
     "bool score": {"scores": [True, 1.0]},
     "int credit": {"credit": 1},
     "int flag": {"tie": 1},
