@@ -206,8 +206,9 @@ class PairwiseTask(JudgedTask, PreferenceFileTask):
         values = [s.value for s in scores]
         if len(values) == 2 and not scores[0].attributes:  # one pair, no attribute table
             credit, tie, invalid = pairwise_credit(values[0], values[1], self.ties)  # type: ignore[arg-type]
+            # every field positional (truncated, text_hashes, extra): twice as fast as keywords
             return ExampleResult(
-                example.id, example.subset, values, credit, tie=tie, invalid=invalid, extra={}
+                example.id, example.subset, values, credit, tie, invalid, False, [], {}
             )
         chosen, rejected = values[0], values[1:]
         outcomes = [pairwise_credit(chosen, r, self.ties) for r in rejected]  # type: ignore[arg-type]
@@ -268,7 +269,9 @@ class BestOfNTask(JudgedTask, PreferenceFileTask):
             return evaluate(example, scores, self.aggregations)
         values = [s.value for s in scores]
         credit, tie, invalid = best_of_n_credit(values)
-        return ExampleResult(example.id, example.subset, values, credit, tie=tie, invalid=invalid)
+        return ExampleResult(
+            example.id, example.subset, values, credit, tie, invalid, False, [], {}
+        )
 
     def aggregate(self, results: Sequence[ExampleResult], seed: int = 0) -> Aggregate:
         agg = super().aggregate(results, seed)
