@@ -14,15 +14,10 @@ resample's mean is then computed so that it equals numpy's ``arr[idx].mean()`` o
   small codes are gathered (cache resident), then mapped to their values; the row is summed by
   numpy's own pairwise sum.
 - **plain**: any other float64 array: gathered into a preallocated row, numpy's pairwise sum.
-
-For a large bootstrap a worker thread makes the draws, in the same order, a few ahead of the
-gathers (numpy's generator releases the GIL while it fills an array).
 """
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -95,10 +90,6 @@ Summer = Callable[[np.ndarray], np.ndarray]
 """Row sums of a gathered ``(k, n)`` block of source values."""
 Draw = tuple[int, int, int, np.ndarray]
 """(first resample, resamples, start within the resample, indices) of one draw."""
-AHEAD = 4
-"""Draws a worker thread makes ahead of the gathers (memory: that many chunks of indices)."""
-AHEAD_MIN = 1 << 22
-"""Indices in all from which a worker thread draws (below, starting it costs more)."""
 
 
 def _row_sums(
@@ -109,15 +100,13 @@ def _row_sums(
     summed: Summer,
     dtype: type = np.float64,
 ) -> np.ndarray:
-    """``summed`` of every resample of ``source``; the indices (see :func:`_draws`) are drawn
-    by a worker thread for a large bootstrap, the values gathered into one preallocated
-    buffer (no page faults per draw)."""
+    """``summed`` of every resample of ``source`` (indices drawn by :func:`_draws`), the values
+    gathered into one preallocated buffer (no page faults per draw)."""
     n = source.size
     k_max = min(max(1, chunk // n), n_boot)
     gathered = np.empty(k_max * n, dtype=source.dtype)
     sums = np.empty(n_boot, dtype=dtype)
-    draws = _draws(rng, n, n_boot, chunk)
-    for lo, k, start, idx in ahead(draws) if n * n_boot >= AHEAD_MIN else draws:
+    for lo, k, start, idx in _draws(rng, n, n_boot, chunk):
         if idx.ndim == 2:  # whole resamples
             block = gathered[: k * n].reshape(k, n)
             source.take(idx, out=block)
@@ -141,51 +130,6 @@ def _draws(rng: np.random.Generator, n: int, n_boot: int, chunk: int) -> Iterato
         step = max(chunk, MIN_PIECE)
         for start in range(0, n, step):
             yield lo, 1, start, rng.integers(0, n, min(step, n - start))
-
-
-class _Failed:
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
-
-_END = object()
-
-
-def ahead(items: Iterator[Draw], depth: int = AHEAD) -> Iterator[Draw]:
-    """``items`` in order, produced by a worker thread up to ``depth`` ahead: numpy's
-    generator releases the GIL while it draws, so the next draw overlaps this thread's
-    gather. The worker stops when the caller does (an exception, a closed generator)."""
-    box: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                box.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def work() -> None:
-        try:
-            for item in items:
-                if not put(item):
-                    return
-            put(_END)
-        except BaseException as exc:  # handed to the caller, raised there
-            put(_Failed(exc))
-
-    worker = threading.Thread(target=work, name="rmeval-bootstrap-draws", daemon=True)
-    worker.start()
-    try:
-        while (item := box.get()) is not _END:
-            if isinstance(item, _Failed):
-                raise item.exc
-            yield item
-    finally:
-        stop.set()
-        worker.join()
 
 
 def _integer_sum(block: np.ndarray) -> np.ndarray:

@@ -1,9 +1,6 @@
 """Bootstrap means drawn in pieces: bit for bit those of one ``n_boot x n`` draw, for every kind
 of values (exact small multiples of a power of two, few distinct values, any floats, NaN)."""
 
-import itertools
-import threading
-
 import numpy as np
 import pytest
 from rmeval.harness import metrics, resampling
@@ -48,12 +45,8 @@ def coded_from_any_size(monkeypatch):
     monkeypatch.setattr(resampling, "CODED_MIN", 1)  # the coded path at test sizes
 
 
-@pytest.mark.parametrize("threaded", [False, True])
 @pytest.mark.parametrize("kind", KINDS)
-def test_every_kind_of_values_equals_the_one_matrix_draw(
-    kind, threaded, coded_from_any_size, monkeypatch
-):
-    monkeypatch.setattr(resampling, "AHEAD_MIN", 1 if threaded else 1 << 62)
+def test_every_kind_of_values_equals_the_one_matrix_draw(kind, coded_from_any_size):
     arr, path = KINDS[kind]
     assert path_of(arr) == path  # each summation path is exercised
     expected = bits(one_matrix(arr, 40, seed=9))
@@ -123,19 +116,3 @@ def test_no_draw_exceeds_the_chunk_and_no_resample_matrix_is_built(monkeypatch):
     assert sizes == [300, 300, 300, 100] * 7  # each resample in pieces of at most 300
     monkeypatch.undo()
     assert bits(got) == bits(one_matrix(arr, 7, seed=5))
-
-
-def test_the_draw_thread_hands_on_errors_and_stops_with_its_caller():
-    def failing():
-        yield 1
-        raise ValueError("draw failed")
-
-    got = resampling.ahead(failing())
-    assert next(got) == 1
-    with pytest.raises(ValueError, match="draw failed"):
-        next(got)
-    before = threading.active_count()
-    endless = resampling.ahead(itertools.count(), depth=2)
-    assert [next(endless) for _ in range(5)] == [0, 1, 2, 3, 4]
-    endless.close()  # the caller stops early: the worker ends too
-    assert threading.active_count() == before
