@@ -61,6 +61,9 @@ def exact_integers(arr: np.ndarray) -> tuple[np.ndarray, int] | None:
     if not np.isfinite(arr).all() or np.any((arr == 0) & np.signbit(arr)):
         return None
     with np.errstate(over="ignore", invalid="ignore"):
+        finest = arr * 2.0**MAX_SCALE
+        if not np.array_equal(finest, np.round(finest)):
+            return None  # not at the finest step: at no coarser one either (one pass, not nine)
         for k in range(MAX_SCALE + 1):
             m = arr * 2.0**k  # exact: a power of two (overflow fails the bound below)
             if not np.array_equal(m, np.round(m)):
@@ -76,6 +79,8 @@ def exact_integers(arr: np.ndarray) -> tuple[np.ndarray, int] | None:
 def value_codes(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """``(table, codes)`` with ``table[codes]`` equal to ``arr`` bit for bit and codes in uint8
     or uint16; None when ``arr`` has more than :data:`MAX_CODES` distinct values."""
+    if np.unique(arr[: 2 * MAX_CODES]).size > MAX_CODES:
+        return None  # too many distinct values already among the first ones: no full sort
     table, codes = np.unique(arr, return_inverse=True)
     if table.size > MAX_CODES:
         return None
