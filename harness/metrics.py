@@ -7,18 +7,20 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
+from rmeval.harness import resampling
 from rmeval.harness.records import Aggregate, ExampleResult, MetricValue
 from rmeval.harness.result_columns import ResultColumns, as_columns
 
 TiePolicy = Literal["strict", "half"]
 N_BOOT = 1000
-CHUNK_ELEMENTS = 1 << 22
-"""Indices drawn at once by :func:`resampled_means` (32 MiB of int64): bounds its memory."""
+CHUNK_ELEMENTS = 1 << 16
+"""Indices drawn at once by :func:`resampled_means` (512 KiB of int64, so that the draw and its
+gather stay in the CPU cache): with one resample's gathered values, this bounds its memory."""
 
 
 def has_invalid(scores: Sequence[float]) -> bool:
     """True when any score is NaN or infinite."""
-    return any(not math.isfinite(s) for s in scores)
+    return not all(map(math.isfinite, scores))
 
 
 def pairwise_credit(
@@ -29,7 +31,7 @@ def pairwise_credit(
     1 if chosen > rejected, 0 if lower; a tie gives 0 under ``strict`` and 0.5 under ``half``.
     A NaN/inf score makes the pair invalid: credit None, excluded from the metric and counted.
     """
-    if has_invalid((chosen, rejected)):
+    if not (math.isfinite(chosen) and math.isfinite(rejected)):
         return None, False, True
     if chosen == rejected:
         return (0.5 if ties == "half" else 0.0), True, False
@@ -46,7 +48,10 @@ def best_of_n_credit(scores: Sequence[float]) -> tuple[float | None, bool, bool]
     top = max(scores)
     if scores[0] != top:
         return 0.0, False, False
-    k = sum(1 for s in scores if s == top)
+    if isinstance(scores, list | tuple):
+        k = scores.count(top)  # == on each, as below (NaN, the one "x is y but x != y", is out)
+    else:
+        k = sum(1 for s in scores if s == top)
     return 1.0 / k, k > 1, False
 
 
@@ -76,17 +81,22 @@ def bootstrap_ci(
 def resampled_means(
     arr: np.ndarray, *, n_boot: int = N_BOOT, seed: int = 0, chunk_elements: int | None = None
 ) -> np.ndarray:
-    """The ``n_boot`` bootstrap means of ``arr``, drawn a few resamples at a time.
+    """The ``n_boot`` bootstrap means of ``arr``, drawn a few resamples (or part of one) at a
+    time.
 
     The resamples are the rows of ``rng.integers(0, n, (n_boot, n))`` for ``default_rng(seed)``,
-    drawn in blocks of at most ``chunk_elements`` indices (default :data:`CHUNK_ELEMENTS`; at
-    least one resample per block): the
+    drawn in pieces of at most ``chunk_elements`` indices (default :data:`CHUNK_ELEMENTS`): the
     generator's stream does not depend on how it is cut, so the means equal those of one
-    ``n_boot x n`` draw bit for bit, in bounded memory.
+    ``n_boot x n`` draw bit for bit, in memory bounded by ``n`` (see
+    :mod:`rmeval.harness.resampling` for how a 1-D float64 array is summed fast and exactly).
     """
+    arr = np.asarray(arr)
     n = arr.size
-    rng = np.random.default_rng(seed)
-    rows = max(1, (chunk_elements or CHUNK_ELEMENTS) // max(n, 1))
+    chunk = max(1, chunk_elements or CHUNK_ELEMENTS)
+    if n > 0 and arr.ndim == 1 and arr.dtype == np.float64:
+        return resampling.resampled_means(arr, n_boot, seed, chunk)
+    rng = np.random.default_rng(seed)  # other dtypes: numpy's own mean (it casts in buffers)
+    rows = max(1, chunk // max(n, 1))
     boots = np.empty(n_boot, dtype=float)
     for lo in range(0, n_boot, rows):
         k = min(rows, n_boot - lo)

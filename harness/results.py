@@ -317,15 +317,59 @@ def staged_record(staged: StagedFile) -> dict[str, Any]:
     return {"path": staged.path.name, "sha256": staged.sha256, "lines": staged.lines}
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+"""``json.dumps(..., ensure_ascii=False, allow_nan=False)``, built once instead of per line."""
+_quote = json.encoder.encode_basestring
+"""How that encoder writes a string (``ensure_ascii=False``)."""
+
+
 def sample_line(sample: ExampleResult) -> str:
     """One samples-file line, strict JSON; the tree is walked for non-finite floats only when
     the plain encoding meets one (a task's ``extra`` may hold NaN), as walking every line
     costs more than encoding it."""
+    line = _plain_line(sample)
+    if line is not None:
+        return line
     d = sample.to_dict()
     try:
-        return json.dumps(d, ensure_ascii=False, allow_nan=False) + "\n"
+        return _ENCODER.encode(d) + "\n"
     except ValueError:
-        return json.dumps(_strict(d), ensure_ascii=False, allow_nan=False) + "\n"
+        return _ENCODER.encode(_strict(d)) + "\n"
+
+
+def _plain_line(r: ExampleResult) -> str | None:
+    """The line ``_ENCODER`` writes for ``r.to_dict()``, byte for byte, built directly when
+    every field has its plain type (strings, finite floats, ``True``/``False``, no ``extra``);
+    None otherwise. The encoder writes a str (subclass) with ``_quote`` and a float (subclass)
+    with ``float.__repr__``: both raise TypeError on anything else."""
+    flags = [_JSON_BOOL.get(id(f)) for f in (r.tie, r.invalid, r.truncated)]
+    if r.extra or None in flags or not isinstance(r.text_hashes, list | tuple):
+        return None
+    if not isinstance(r.scores, list | tuple):  # read twice below (an array: the encoder)
+        return None
+    credit = r.credit
+    try:
+        for v in r.scores:
+            if not math.isfinite(v):
+                return None
+        scores = ", ".join(map(float.__repr__, r.scores))
+        if credit is None:
+            credit_text = "null"
+        elif math.isfinite(credit):
+            credit_text = float.__repr__(credit)
+        else:
+            return None
+        return (
+            f'{{"id": {_quote(r.id)}, "subset": {_quote(r.subset)}, "scores": [{scores}], '
+            f'"credit": {credit_text}, "tie": {flags[0]}, "invalid": {flags[1]}, '
+            f'"truncated": {flags[2]}, "text_hashes": [{", ".join(map(_quote, r.text_hashes))}]}}\n'
+        )
+    except TypeError:  # not a str or float where one is expected: the encoder decides
+        return None
+
+
+_JSON_BOOL = {id(True): "true", id(False): "false"}
+"""By identity: 1, 0 or numpy's bools are not ``True``/``False`` to the encoder."""
 
 
 def samples_path(folder: Path, task_name: str) -> Path:

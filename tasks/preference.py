@@ -254,6 +254,12 @@ class PairwiseTask(JudgedTask, PreferenceFileTask):
 
     def evaluate(self, example: Example, scores: Sequence[Score]) -> ExampleResult:
         values = [s.value for s in scores]
+        if len(values) == 2 and not scores[0].attributes:  # one pair, no attribute table
+            credit, tie, invalid = pairwise_credit(values[0], values[1], self.ties)  # type: ignore[arg-type]
+            # every field positional (truncated, text_hashes, extra): twice as fast as keywords
+            return ExampleResult(
+                example.id, example.subset, values, credit, tie, invalid, False, [], {}
+            )
         chosen, rejected = values[0], values[1:]
         outcomes = [pairwise_credit(chosen, r, self.ties) for r in rejected]  # type: ignore[arg-type]
         invalid = any(o[2] for o in outcomes)
@@ -316,7 +322,9 @@ class BestOfNTask(JudgedTask, PreferenceFileTask):
             return evaluate(example, scores, self.aggregations)
         values = [s.value for s in scores]
         credit, tie, invalid = best_of_n_credit(values)
-        return ExampleResult(example.id, example.subset, values, credit, tie=tie, invalid=invalid)
+        return ExampleResult(
+            example.id, example.subset, values, credit, tie, invalid, False, [], {}
+        )
 
     def aggregate(
         self, results: Sequence[ExampleResult] | ResultColumns, seed: int = 0
