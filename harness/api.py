@@ -25,6 +25,7 @@ from rmeval.harness.runner import (
     build_model,
     build_tasks,
     evaluate_model,
+    result_folder,
     validate_data,
 )
 from rmeval.harness.task import Task
@@ -84,7 +85,7 @@ def evaluate(
     built = _tasks(_as_list(tasks), opts)
     reward_model = reward_model_of(model, tokenizer, opts.model_args, name)  # loads no weights
     _check_callable(reward_model, opts)
-    reuse = plan_reuse([reward_model], built, opts)
+    reuse = plan_reuse([reward_model], built, opts, lambda m: result_folder(m, opts))
     todo = reuse.to_run([reward_model], built)
     validate_data(todo)  # every task's data is checked before the model is used
     if output_dir is not None:

@@ -16,7 +16,7 @@ import logging
 import os
 import platform
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -34,7 +34,6 @@ from rmeval.harness.results import (
     dumps,
     file_sha256,
     read_result,
-    result_dir,
     task_file_stem,
 )
 from rmeval.harness.task import Task
@@ -318,19 +317,21 @@ def may_reuse(opts: Any) -> bool:
     )
 
 
-def plan_reuse(models: Sequence[RewardModel], tasks: Sequence[Task], opts: Any) -> ReusePlan:
-    """Each (model, task)'s inputs digest (when the run writes files) and the results that can
-    be reused (when :func:`may_reuse`); data is not read beyond its bytes' hash."""
-    from rmeval.harness.runner import run_label  # the runner imports this module
-
+def plan_reuse(
+    models: Sequence[RewardModel],
+    tasks: Sequence[Task],
+    opts: Any,
+    folder_of: Callable[[RewardModel], Path],
+) -> ReusePlan:
+    """Each (model, task)'s inputs digest (when the run writes files) and the results in
+    ``folder_of(model)`` that can be reused (when :func:`may_reuse`); data is not read beyond
+    its bytes' hash."""
     plan = ReusePlan()
     if opts.output_dir is None:
         return plan
     reuse, told = may_reuse(opts), set()
     for model in models:
-        folder = result_dir(
-            opts.output_dir, opts.name or run_label(model), None if opts.name else model.spec
-        )
+        folder = folder_of(model)
         for task in tasks:
             if task.incompatible(model) is not None:
                 continue

@@ -180,6 +180,13 @@ def checked_result_dir(model: RewardModel, tasks: Sequence[Task], opts: RunOptio
     return folder
 
 
+def result_folder(model: RewardModel, opts: RunOptions) -> Path:
+    """The model's result folder under ``opts.output_dir`` (checked to lie inside it)."""
+    assert opts.output_dir is not None
+    label = opts.name or run_label(model)
+    return result_dir(opts.output_dir, label, None if opts.name else model.spec)
+
+
 def result_identity(model: RewardModel, task: Task) -> dict[str, Any]:
     """What a result file belongs to: (model fingerprint, task, dataset sha256)."""
     return {
@@ -314,7 +321,7 @@ def run(opts: RunOptions, sharding: SingleProcess | None = None) -> list[Result]
             refuse_if_nothing_runs(models, tasks)
             # reuse: decided before any data is read; the data of what runs is validated now,
             # still before any model loads (building a model loads no weights)
-            reuse = plan_reuse(models, tasks, opts)
+            reuse = plan_reuse(models, tasks, opts, lambda m: result_folder(m, opts))
             validate_data(reuse.to_run(models, tasks))
             for model in models:
                 runnable = [t for t in tasks if not _skipped(model, t, report)]

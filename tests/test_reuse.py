@@ -183,7 +183,8 @@ def test_hub_data_is_never_reused(tmp_path, caplog):
     inputs = reuse.task_inputs(model, task, seed=0, log_texts=False)
     assert inputs.sha256 is None and "hub dataset someorg/prefs" in inputs.reason
     with caplog.at_level(logging.INFO, logger="rmeval"):
-        plan = reuse.plan_reuse([model, build_model("random", {})], [task], opts)
+        models = [model, build_model("random", {})]
+        plan = reuse.plan_reuse(models, [task], opts, lambda m: tmp_path / m.spec)
     assert plan.runs(model, task) and not plan.reused
     told = [r.getMessage() for r in caplog.records if "never reused" in r.getMessage()]
     assert told == ["rmeval: pairwise: evaluated on every run (never reused): it reads the hub "
