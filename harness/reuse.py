@@ -47,6 +47,10 @@ PACKAGES = ("rmeval", "numpy", *ENVIRONMENT_PACKAGES)
 SUBPACKAGES = ("rmeval", "rmeval.harness", "rmeval.tasks", "rmeval.probes", "rmeval.leaderboard")
 """The folders of the installed ``rmeval`` package (an editable install maps each apart)."""
 
+STANDARD_LOADERS = ("rmeval.harness.task", "rmeval.tasks.preference")
+"""Modules whose ``load_rows`` read ``--data`` through ``load_rows`` (a folder: the split's
+files that ``local_data`` picks)."""
+
 FileStat = tuple[str, int, int, int]
 """(path, size, mtime_ns, inode) of a data file when it was hashed."""
 
@@ -178,6 +182,14 @@ def _hub_source(task: Task) -> str | None:
     return next((s for s in sources if isinstance(s, str) and not is_local_data(s)), None)
 
 
+def _main_files(task: Task, path: Path) -> list[Path]:
+    """The files of ``--data``: those the standard loader picks for the split; every file under
+    a folder when the task reads it its own way (it may read subfolders)."""
+    if getattr(type(task).load_rows, "__module__", None) in STANDARD_LOADERS or path.is_file():
+        return _local_files(path, task.split)
+    return _every_file(path)
+
+
 def data_inputs(task: Task) -> dict[str, Any]:
     """The data part of the inputs: every local file the task reads, by path and bytes' sha256
     (a folder: the files picked for the split), with limit/split/revision; generated data adds
@@ -188,7 +200,7 @@ def data_inputs(task: Task) -> dict[str, Any]:
     files: list[Path] = []
     try:
         if task.data is not None:
-            files.extend(_local_files(Path(task.data).expanduser(), task.split))
+            files.extend(_main_files(task, Path(task.data).expanduser()))
         dev_split = getattr(task, "dev_split", None)
         if dev_split is not None and task.data is not None and getattr(task, "dev", None) is None:
             files.extend(_local_files(Path(task.data).expanduser(), dev_split))
@@ -242,8 +254,8 @@ def task_inputs(model: RewardModel, task: Task, seed: int, log_texts: bool) -> I
 
 
 def reusable(path: Path, model: RewardModel, task: Task, inputs: Inputs) -> Result | None:
-    """The result at ``path`` when it is complete, verifies, has the same identity and the same
-    inputs digest; else None (the reason logged at debug level)."""
+    """The result at ``path`` when it is complete, verifies (samples sha256), has the same
+    identity and the same inputs digest; else None (why, in a log line, when it had one)."""
     if inputs.sha256 is None or not path.is_file():
         return None
     try:
@@ -257,7 +269,8 @@ def reusable(path: Path, model: RewardModel, task: Task, inputs: Inputs) -> Resu
         and result.identity.get("task") == task.name
     )
     if not same:
-        log.debug(f"rmeval: {path}: its inputs differ from this run's; evaluating again")
+        if result.inputs is not None:
+            log.info(f"rmeval: {path}: its inputs differ from this run's; evaluating again.")
         return None
     return replace(result, reused=True, path=path)
 

@@ -261,3 +261,23 @@ def test_plugin_source_is_part_of_the_inputs(tmp_path, monkeypatch):
 def test_inputs_field_shape_is_checked(tmp_path):
     with pytest.raises(RmevalError, match="field inputs must be a sha256"):
         validate_result(tmp_path / "r.json", {"inputs": "abc"})
+
+
+def test_a_folder_contributes_the_files_of_its_split(tmp_path):
+    folder = tmp_path / "prefs"
+    folder.mkdir()
+    for split in ("train", "test"):
+        write_rows(folder / f"{split}.jsonl", ROWS)
+    opts = RunOptions(models=[], tasks=["pairwise"], data={"pairwise": str(folder)})
+    (task,) = build_tasks(opts.tasks, opts)
+    assert task.split == "train"
+    model = build_model("length", {})
+
+    def digest() -> str | None:
+        return reuse.task_inputs(model, task, 0, False).sha256
+
+    first = digest()
+    write_rows(folder / "test.jsonl", ROWS[:2])
+    assert digest() == first  # another split's file is not read
+    write_rows(folder / "train.jsonl", ROWS[:2])
+    assert digest() not in (first, None)
