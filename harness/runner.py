@@ -311,7 +311,8 @@ def run(opts: RunOptions, sharding: SingleProcess | None = None) -> list[Result]
 
     ``sharding`` spreads the scoring over processes (default: data-parallel ranks under a
     launcher, else this process alone); only the process that writes results returns any."""
-    tasks = prepared_tasks(opts, validate=not may_reuse(opts))
+    reusing = may_reuse(opts)
+    tasks = prepared_tasks(opts, validate=not reusing)
     report = SweepReport()
     with sharding or default_sharding(opts) as shard:
         cache = shard.open_cache(opts.cache_dir)
@@ -322,7 +323,8 @@ def run(opts: RunOptions, sharding: SingleProcess | None = None) -> list[Result]
             # reuse: decided before any data is read; the data of what runs is validated now,
             # still before any model loads (building a model loads no weights)
             reuse = plan_reuse(models, tasks, opts, lambda m: result_folder(m, opts))
-            validate_data(reuse.to_run(models, tasks))
+            if reusing:
+                validate_data(reuse.to_run(models, tasks))
             for model in models:
                 runnable = [t for t in tasks if not _skipped(model, t, report)]
                 kept = reuse.results(model, runnable)
