@@ -79,12 +79,14 @@ def _stat(path: str) -> FileStat | None:
 
 
 # -- code -------------------------------------------------------------------------------------
-def _package_roots() -> list[Path]:
-    roots = []
+@cache
+def _package_roots() -> tuple[Path, ...]:
+    roots: list[Path] = []
     for name in SUBPACKAGES:
         spec = importlib.util.find_spec(name)
-        roots.extend(Path(p).resolve() for p in (spec.submodule_search_locations or []))
-    return roots
+        locations = (spec.submodule_search_locations or []) if spec else []
+        roots.extend(Path(p).resolve() for p in locations)
+    return tuple(roots)
 
 
 def _package_files() -> dict[Path, str]:
@@ -221,20 +223,29 @@ def data_inputs(task: Task) -> dict[str, Any]:
 
 
 # -- one (model, task) ------------------------------------------------------------------------
-def task_inputs(model: RewardModel, task: Task, seed: int, log_texts: bool) -> Inputs:
+def task_inputs(
+    model: RewardModel,
+    task: Task,
+    seed: int,
+    log_texts: bool,
+    data: dict[str, Any] | NoDigest | None = None,
+) -> Inputs:
     """The inputs digest of ``task`` on ``model``: model fingerprint and arguments; task name,
     version and params; seed; ``--log-texts``; rmeval's version, code hash and the versions of
-    the packages that compute; plugin source files; the data (:func:`data_inputs`)."""
+    the packages that compute; plugin source files; the data (:func:`data_inputs`, or ``data``
+    when already hashed for this task)."""
     from rmeval.harness.adapters.memory import CallableRewardModel
 
     if isinstance(model, CallableRewardModel):
         return Inputs(None, "a callable model has no identity beyond its name")
     try:
-        data = data_inputs(task)
+        data = data_inputs(task) if data is None else data
+        if isinstance(data, NoDigest):
+            raise data
         plugins = plugin_sources([task, model])
         if plugins is None:
             raise NoDigest("a plugin class has no readable source file")
-        stats = tuple(data.pop("_stats"))
+        stats = tuple(data["_stats"])
         record = {
             "harness": {"version": HARNESS_VERSION, "code_sha256": code_sha256()},
             "packages": {name: package_version(name) for name in PACKAGES},
@@ -244,7 +255,7 @@ def task_inputs(model: RewardModel, task: Task, seed: int, log_texts: bool) -> I
             "task": {"name": task.name, "version": task.version, "params": task.params},
             "seed": seed,
             "log_texts": log_texts,
-            "data": data,
+            "data": {k: v for k, v in data.items() if k != "_stats"},
         }
         return Inputs(sha256_text(canonical_json(record)), files=stats)
     except NoDigest as exc:
@@ -318,6 +329,13 @@ class ReusePlan:
         return out
 
 
+def _data_or_reason(task: Task) -> dict[str, Any] | NoDigest:
+    try:
+        return data_inputs(task)
+    except NoDigest as exc:
+        return exc
+
+
 def may_reuse(opts: Any) -> bool:
     """Whether this run may reuse results: it writes files (``--output-dir``), it is
     ``rmeval run`` without ``--recompute``, and one process (under a launcher every rank
@@ -343,12 +361,15 @@ def plan_reuse(
     if opts.output_dir is None:
         return plan
     reuse, told = may_reuse(opts), set()
+    data: dict[str, dict[str, Any] | NoDigest] = {}
     for model in models:
         folder = folder_of(model)
         for task in tasks:
             if task.incompatible(model) is not None:
                 continue
-            inputs = task_inputs(model, task, opts.seed, opts.log_texts)
+            if task.name not in data:  # each task's files hashed once for all models
+                data[task.name] = _data_or_reason(task)
+            inputs = task_inputs(model, task, opts.seed, opts.log_texts, data[task.name])
             plan.inputs[(id(model), task.name)] = inputs
             if inputs.sha256 is None and reuse and task.name not in told:
                 told.add(task.name)
