@@ -160,7 +160,7 @@ def test_other_rows_are_refused_not_reused(run_dir, capsys):
     assert "already holds a result of other data" in capsys.readouterr().err
 
 
-def test_a_data_file_changed_during_the_run_is_not_marked_reusable(run_dir, monkeypatch):
+def test_a_data_file_changed_during_the_run_is_not_marked_reusable(run_dir, monkeypatch, capsys):
     tmp, data, argv = run_dir
     real = runner.evaluate_model
 
@@ -169,8 +169,17 @@ def test_a_data_file_changed_during_the_run_is_not_marked_reusable(run_dir, monk
         return real(*args, **kwargs)
 
     monkeypatch.setattr(runner, "evaluate_model", touching)
-    assert main([*argv, "--model", "length"]) == 0
-    assert json.loads((tmp / "out" / "length" / "pairwise.json").read_text())["inputs"] is None
+    argv = [*argv, "--model", "length"]
+    assert main(argv) == 0
+    path = tmp / "out" / "length" / "pairwise.json"
+    assert json.loads(path.read_text())["inputs"] is None
+    monkeypatch.setattr(runner, "evaluate_model", real)
+    capsys.readouterr()
+    assert main(argv) == 0  # a file without inputs (also one written before them) is evaluated
+    assert reuse.REUSED_NOTE not in capsys.readouterr().out
+    assert json.loads(path.read_text())["inputs"] is not None
+    assert main(argv) == 0
+    assert reuse.REUSED_NOTE in capsys.readouterr().out
 
 
 def test_hub_data_is_never_reused(tmp_path, caplog):
