@@ -19,7 +19,15 @@ from rmeval.harness.cache import ScoreCache
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.result import Result
 from rmeval.harness.results import check_writable, read_result
-from rmeval.harness.runner import RunOptions, build_model, build_tasks, evaluate_model
+from rmeval.harness.reuse import plan_reuse
+from rmeval.harness.runner import (
+    RunOptions,
+    build_model,
+    build_tasks,
+    evaluate_model,
+    result_folder,
+    validate_data,
+)
 from rmeval.harness.task import Task
 
 if TYPE_CHECKING:
@@ -47,6 +55,7 @@ def evaluate(
     name: str | None = None,
     ties: str | None = None,
     progress: bool = False,
+    recompute: bool = False,
 ) -> list[Result]:
     """Evaluate one reward model on ``tasks`` (names, suites or :class:`Task` objects).
 
@@ -54,7 +63,9 @@ def evaluate(
     sequence classifier with its tokenizer (``(model, tokenizer)`` or ``tokenizer=``; used as
     is, never saved), or a callable ``list[ScoreRequest] -> list[float]``. The other options
     are ``rmeval run``'s flags. Returns one :class:`Result` per task, with ``path`` set when
-    ``output_dir`` is given (the files ``rmeval run`` writes)."""
+    ``output_dir`` is given (the files ``rmeval run`` writes). With ``output_dir``, a task whose
+    result file there is up to date is read back, not evaluated again (``Result.reused``);
+    ``recompute=True`` evaluates it anyway. Without ``output_dir`` nothing is reused."""
     task_params = _as_args(task_args) | ({"ties": ties} if ties else {})
     opts = RunOptions(
         models=[],
@@ -69,19 +80,31 @@ def evaluate(
         seed=seed,
         progress=progress,
         name=name,
+        recompute=recompute,
     )
     built = _tasks(_as_list(tasks), opts)
-    for task in built:
-        task.prepare()  # every task's data is checked before the model is used
+    reward_model = reward_model_of(model, tokenizer, opts.model_args, name)  # loads no weights
+    _check_callable(reward_model, opts)
+    reuse = plan_reuse([reward_model], built, opts, lambda m: result_folder(m, opts))
+    todo = reuse.to_run([reward_model], built)
+    validate_data(todo)  # every task's data is checked before the model is used
     if output_dir is not None:
         check_writable(output_dir)
-    reward_model = reward_model_of(model, tokenizer, opts.model_args, name)
-    _check_callable(reward_model, opts)
+    fresh = _evaluated(reward_model, todo, opts) if todo else []
+    found = {
+        r.task_name: r
+        for r in [*reuse.results(reward_model, built), *reuse.stamp(reward_model, fresh)]
+    }
+    return [found[t.name] for t in built]
+
+
+def _evaluated(model: RewardModel, tasks: list[Task], opts: RunOptions) -> list[Result]:
+    """``evaluate_model`` with the cache ``opts`` names (or one in memory)."""
     cache = ScoreCache(Path(opts.cache_dir) / "scores.sqlite" if opts.cache_dir else ":memory:")
     try:
-        in_memory = isinstance(reward_model, InMemoryRewardModel)
-        with reward_model.scoring() if in_memory else nullcontext():
-            return list(evaluate_model(reward_model, built, cache, opts))
+        in_memory = isinstance(model, InMemoryRewardModel)
+        with model.scoring() if in_memory else nullcontext():
+            return list(evaluate_model(model, tasks, cache, opts))
     finally:
         cache.close()
 

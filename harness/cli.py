@@ -56,6 +56,12 @@ def _add_run_flags(p: argparse.ArgumentParser, *, scoring: bool) -> None:
         "(off by default: files grow, and texts may be private)",
     )
     if scoring:
+        p.add_argument(
+            "--recompute",
+            action="store_true",
+            default=None,
+            help="evaluate again even where the result file is up to date (default: reused)",
+        )
         p.add_argument("--batch-tokens", help="token budget per batch, or auto")
         p.add_argument(
             "--no-progress", action="store_true", default=None, help="hide the progress bar"
@@ -154,6 +160,7 @@ def run_options(args: argparse.Namespace, *, cache_only: bool) -> Any:
         name=cfg.get("name"),
         per_model_args=per_model,
         log_texts=bool(cfg.get("log_texts")),
+        recompute=bool(getattr(args, "recompute", None)),
     )
 
 
@@ -207,8 +214,11 @@ def cmd_run(args: argparse.Namespace, *, cache_only: bool = False) -> int:
 
 def _print_summary(results: Sequence[Result]) -> None:
     """One line per (model, task): main score, its 95% CI, examples and the result file."""
-    rows = []
+    from rmeval.harness.reuse import REUSED_NOTE
+
+    rows, notes = [], []
     for r in results:
+        notes.append(REUSED_NOTE if r.reused else "")
         value = "n/a" if r.main_value is None else f"{r.main_value:.4f}"
         ci = (r.metrics.get(r.main_score) or {}).get("ci95")
         ci_text = f"[{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""
@@ -219,8 +229,8 @@ def _print_summary(results: Sequence[Result]) -> None:
         return
     header = ("model", "task", "metric", "value", "95% CI", "n", "file")
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    for row in (header, *rows):
-        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
+    for row, note in zip((header, *rows), ("", *notes)):
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip() + note)
 
 
 def _warn_invalid(results: Sequence[Result]) -> int:

@@ -71,8 +71,14 @@ class Result:
     environment: dict[str, Any]
     """Where the numbers were produced: package versions, python, platform, device, dtype,
     batch budget, packing (empty for files written before it was recorded)."""
+    inputs: str | None = None
+    """sha256 of everything that decides the numbers (``rmeval.harness.reuse``): a rerun with
+    the same inputs reuses the file; None (never reused) for files without it, a hub dataset,
+    a callable model, or a result written without an output folder."""
     path: Path | None = field(default=None, compare=False)
     """Where the record was written or read from (not serialised)."""
+    reused: bool = field(default=False, compare=False)
+    """True when this run reported the file instead of evaluating again (not serialised)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of the result file, keys in file order."""
@@ -80,6 +86,7 @@ class Result:
             "schema_version": self.schema_version,
             "harness": self.harness,
             "identity": self.identity,
+            "inputs": self.inputs,
             "model": self.model,
             "task": self.task,
             "metrics": self.metrics,
@@ -111,6 +118,7 @@ class Result:
             raise RmevalError(f"{source}: field task.name must be a string; {_REGENERATE}.")
         samples = data.get("samples")
         duration = data.get("duration_s")
+        inputs = data.get("inputs")
         return cls(
             schema_version=data["schema_version"],
             **{key: data.get(key) or {} for key in ("model", "task", "metrics", *_OBJECTS)},
@@ -118,6 +126,7 @@ class Result:
             started_at=str(data.get("started_at") or ""),
             duration_s=float(duration) if _is_number(duration) else None,
             samples=samples if isinstance(samples, dict) else None,
+            inputs=inputs if isinstance(inputs, str) else None,
             path=Path(source),
         )
 

@@ -7,6 +7,7 @@ page is built; fields the board does not read are left alone.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -17,6 +18,7 @@ ENTRY_TABLES = ("sections", "difficulty")
 """``tables`` blocks of label -> number or {value, ci95, n}."""
 ACCURACY_TABLES = ("dimensions", "by_attribute")
 """``tables`` blocks of label -> {accuracy, ci95, ...}."""
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def _kind(value: Any) -> str:
@@ -112,6 +114,9 @@ class Fields:
 def validate_result(path: Path, data: dict[str, Any]) -> None:
     """Refuse a result file any field of which the board reads has the wrong shape."""
     f = Fields(path)
+    inputs = data.get("inputs")
+    if inputs is not None and not (isinstance(inputs, str) and SHA256_HEX.fullmatch(inputs)):
+        f.fail("inputs", f"must be a sha256 (64 hex digits) or null, not {_kind(inputs)}")
     _model(f, f.obj(data.get("model"), "model"))
     _task(f, f.obj(data.get("task"), "task"))
     metrics = f.obj(data.get("metrics"), "metrics")

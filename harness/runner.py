@@ -36,6 +36,7 @@ from rmeval.harness.results import (
     samples_path,
     write,
 )
+from rmeval.harness.reuse import may_reuse, plan_reuse
 from rmeval.harness.sample_texts import with_texts
 from rmeval.harness.scoring import Scorer, ScoringStats
 from rmeval.harness.streamed import evaluate_streamed
@@ -72,6 +73,9 @@ class RunOptions:
     """Each model's own ``--model-args`` (in ``models`` order), over ``model_args``."""
     log_texts: bool = False
     """Store each example's prompt and candidate texts in its samples line (``--log-texts``)."""
+    recompute: bool = False
+    """Evaluate even a (model, task) whose result file is up to date (``--recompute``); without
+    it such a result is reused (``rmeval.harness.reuse``)."""
 
 
 def run_label(model: RewardModel) -> str:
@@ -222,6 +226,13 @@ def checked_result_dir(model: RewardModel, tasks: Sequence[Task], opts: RunOptio
     return folder
 
 
+def result_folder(model: RewardModel, opts: RunOptions) -> Path:
+    """The model's result folder under ``opts.output_dir`` (checked to lie inside it)."""
+    assert opts.output_dir is not None
+    label = opts.name or run_label(model)
+    return result_dir(opts.output_dir, label, None if opts.name else model.spec)
+
+
 def result_identity(model: RewardModel, task: Task) -> dict[str, Any]:
     """What a result file belongs to: (model fingerprint, task, dataset sha256)."""
     return {
@@ -293,11 +304,13 @@ def model_environment(
 
 def run(opts: RunOptions, sharding: SingleProcess | None = None) -> list[Result]:
     """Evaluate each model on each task; return the results (with the files they were written
-    to).
+    to). A (model, task) whose result file is up to date is reused, not evaluated again
+    (``rmeval.harness.reuse``; ``opts.recompute`` evaluates it anyway).
 
     ``sharding`` spreads the scoring over processes (default: data-parallel ranks under a
     launcher, else this process alone); only the process that writes results returns any."""
-    tasks = prepared_tasks(opts)
+    reusing = may_reuse(opts)
+    tasks = prepared_tasks(opts, validate=not reusing)
     report = SweepReport()
     with sharding or default_sharding(opts) as shard:
         cache = shard.open_cache(opts.cache_dir)
@@ -305,14 +318,24 @@ def run(opts: RunOptions, sharding: SingleProcess | None = None) -> list[Result]
             written: list[Result] = []
             models = build_models(opts, shard, cache)  # all checked before any runs
             refuse_if_nothing_runs(models, tasks)
+            # reuse: decided before any data is read; the data of what runs is validated now,
+            # still before any model loads (building a model loads no weights)
+            reuse = plan_reuse(models, tasks, opts, lambda m: result_folder(m, opts))
+            if reusing:
+                validate_data(reuse.to_run(models, tasks))
             for model in models:
                 runnable = [t for t in tasks if not _skipped(model, t, report)]
+                kept = reuse.results(model, runnable)
+                report.done(kept)
+                written.extend(kept)
+                runnable = [t for t in runnable if reuse.runs(model, t)]
                 if not runnable:
                     continue
                 checked_result_dir(model, runnable, opts)  # on every rank, before any scoring
                 scored = shard.score(model, runnable, cache, opts)
                 if shard.writes_results:
                     results = evaluate_model(model, runnable, cache, opts, scored)
+                    results = reuse.stamp(model, results)
                     report.done(results)
                     written.extend(results)
                 shard.barrier()
@@ -346,19 +369,26 @@ def build_models(opts: RunOptions, shard: Any, cache: ScoreCache) -> list[Reward
     return models
 
 
-def prepared_tasks(opts: RunOptions) -> list[Task]:
+def prepared_tasks(opts: RunOptions, validate: bool = True) -> list[Task]:
     """The tasks, after every check that needs no model: done before any model loads (and, under
-    a launcher, on every rank before the ranks form a group, so none waits for one that failed)."""
+    a launcher, on every rank before the ranks form a group, so none waits for one that failed).
+    ``validate=False`` leaves the data unread (for :func:`validate_data` once reuse is decided)."""
     if opts.name and len(opts.models) > 1:
         raise RmevalError("--name names one model's results; give it with a single --model.")
     for spec in opts.models:
         model_class(_parse_spec(spec)[0])  # an unknown model type fails before data loads
     tasks = build_tasks(opts.tasks, opts)
-    for t in tasks:
-        t.prepare()  # validate every task's data before any model loads
+    if validate:
+        validate_data(tasks)
     if opts.output_dir is not None:
         check_writable(opts.output_dir)
     return tasks
+
+
+def validate_data(tasks: Sequence[Task]) -> None:
+    """Validate every task's data (before any model loads; see ``Task.prepare``)."""
+    for t in tasks:
+        t.prepare()
 
 
 def parse_assignments(items: Sequence[str] | None, flag: str) -> dict[str, str]:

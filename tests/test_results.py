@@ -223,7 +223,8 @@ def test_throughput_describes_each_task_and_not_cached_texts(tmp_path):
     folder = tmp_path / "out" / "length"
     first = _load(folder / "core-pairwise.json")["throughput"]
     assert first["texts_scored"] == 8 and first["texts_cached"] == 0
-    assert _run(tmp_path, "--tasks", "core-pairwise,core-bon", "--limit", "4") == 0
+    # --recompute: an unchanged core-pairwise result would otherwise be reused, not evaluated
+    assert _run(tmp_path, "--tasks", "core-pairwise,core-bon", "--limit", "4", "--recompute") == 0
     pairwise = _load(folder / "core-pairwise.json")
     assert pairwise["throughput"]["texts_scored"] == 0  # all cached by the first run
     assert pairwise["throughput"]["texts_cached"] == 8
