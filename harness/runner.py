@@ -327,18 +327,17 @@ def run(opts: RunOptions, sharding: SingleProcess | None = None) -> list[Result]
                 runnable = [t for t in tasks if not _skipped(model, t, report)]
                 kept = reuse.results(model, runnable)
                 report.done(kept)
-                written.extend(kept)
-                runnable = [t for t in runnable if reuse.runs(model, t)]
-                if not runnable:
-                    continue
-                checked_result_dir(model, runnable, opts)  # on every rank, before any scoring
-                scored = shard.score(model, runnable, cache, opts)
-                if shard.writes_results:
-                    results = evaluate_model(model, runnable, cache, opts, scored)
-                    results = reuse.stamp(model, results)
-                    report.done(results)
-                    written.extend(results)
-                shard.barrier()
+                order = {t.name: i for i, t in enumerate(runnable)}
+                todo = [t for t in runnable if reuse.runs(model, t)]
+                fresh: list[Result] = []
+                if todo:
+                    checked_result_dir(model, todo, opts)  # on every rank, before any scoring
+                    scored = shard.score(model, todo, cache, opts)
+                    if shard.writes_results:
+                        fresh = reuse.stamp(model, evaluate_model(model, todo, cache, opts, scored))
+                        report.done(fresh)
+                    shard.barrier()
+                written.extend(sorted([*kept, *fresh], key=lambda r: order[r.task_name]))
             if shard.writes_results and (len(opts.models) > 1 or report.skipped):
                 report.finish(opts.output_dir)
             return written

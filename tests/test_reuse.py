@@ -289,3 +289,16 @@ def test_a_folder_contributes_the_files_of_its_split(tmp_path):
     assert digest() == first  # another split's file is not read
     write_rows(folder / "train.jsonl", ROWS[:2])
     assert digest() not in (first, None)
+
+
+def test_reused_and_fresh_results_come_back_in_task_order(tmp_path):
+    def opts(tasks):
+        return RunOptions(models=["length"], tasks=tasks, progress=False,
+                          output_dir=str(tmp_path / "out"), cache_dir=str(tmp_path / "c"))  # fmt: skip
+
+    runner.run(opts(["core-bon"]))
+    results = runner.run(opts(["core-pairwise", "core-bon"]))
+    assert [(r.task_name, r.reused) for r in results] == [
+        ("core-pairwise", False),
+        ("core-bon", True),
+    ]
