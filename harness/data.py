@@ -114,24 +114,10 @@ class RowsDigest:
         return self._sha.hexdigest()
 
 
-def load_rows(
-    source: str,
-    *,
-    revision: str | None = None,
-    split: str | None = "train",
-    name: str | None = None,
-    limit: int | None = None,
-    streaming: bool = False,
-) -> tuple[list[Row], DatasetInfo]:
-    """Load rows from a local file/folder or a hub dataset id; return rows and provenance.
-
-    ``streaming`` reads a hub dataset through ``datasets`` streaming: rows are fetched as they
-    are read and never written to the ``datasets`` cache (for datasets larger than the disk);
-    the rows, and so their sha256, are those of a prepared load. Local files are never copied
-    to disk either way."""
-    return open_rows(
-        source, revision=revision, split=split, name=name, limit=limit, streaming=streaming
-    ).load()
+def load_rows(source: str, **options: Any) -> tuple[list[Row], DatasetInfo]:
+    """Every row of a local file/folder or a hub dataset id, and their provenance (``options``
+    as :func:`open_rows` takes them)."""
+    return open_rows(source, **options).load()
 
 
 def open_rows(
@@ -143,8 +129,13 @@ def open_rows(
     limit: int | None = None,
     streaming: bool = False,
 ) -> RowSource:
-    """The rows of a local file/folder or a hub dataset id as a :class:`RowSource` (arguments
-    as :func:`load_rows`); a local path that does not exist is refused here."""
+    """The rows of a local file/folder or a hub dataset id as a :class:`RowSource`; a local path
+    that does not exist is refused here.
+
+    ``streaming`` reads a hub dataset through ``datasets`` streaming: rows are fetched as they
+    are read and never written to the ``datasets`` cache (for datasets larger than the disk);
+    the rows, and so their sha256, are those of a prepared load. Local files are never copied
+    to disk either way."""
     if _looks_local(source):
         path = Path(source).expanduser()
         if not path.exists():
