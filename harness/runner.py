@@ -15,7 +15,7 @@ from typing import Any
 from rmeval.harness.adapters.base import RewardModel, parse_model_args, split_spec
 from rmeval.harness.adapters.hub import remembered_hashes
 from rmeval.harness.cache import ScoreCache
-from rmeval.harness.distributed import SingleProcess
+from rmeval.harness.distributed import SingleProcess, launch_env
 from rmeval.harness.distributed import sharding as default_sharding
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.plugins import model_class, model_names
@@ -36,7 +36,7 @@ from rmeval.harness.results import (
     samples_path,
     write,
 )
-from rmeval.harness.reuse import may_reuse, plan_reuse
+from rmeval.harness.reuse import plan_reuse
 from rmeval.harness.sample_texts import with_texts
 from rmeval.harness.scoring import Scorer, ScoringStats
 from rmeval.harness.streamed import evaluate_streamed
@@ -309,8 +309,10 @@ def run(opts: RunOptions, sharding: SingleProcess | None = None) -> list[Result]
 
     ``sharding`` spreads the scoring over processes (default: data-parallel ranks under a
     launcher, else this process alone); only the process that writes results returns any."""
-    reusing = may_reuse(opts)
-    tasks = prepared_tasks(opts, validate=not reusing)
+    # under a launcher every rank validates before the ranks form a group; elsewhere the data
+    # files are hashed (for reuse) before they are read, so a digest never names other bytes
+    early = launch_env()[1] > 1
+    tasks = prepared_tasks(opts, validate=early)
     report = SweepReport()
     with sharding or default_sharding(opts) as shard:
         cache = shard.open_cache(opts.cache_dir)
@@ -321,7 +323,7 @@ def run(opts: RunOptions, sharding: SingleProcess | None = None) -> list[Result]
             # reuse: decided before any data is read; the data of what runs is validated now,
             # still before any model loads (building a model loads no weights)
             reuse = plan_reuse(models, tasks, opts, lambda m: result_folder(m, opts))
-            if reusing:
+            if not early:
                 validate_data(reuse.to_run(models, tasks))
             for model in models:
                 runnable = [t for t in tasks if not _skipped(model, t, report)]
@@ -334,7 +336,8 @@ def run(opts: RunOptions, sharding: SingleProcess | None = None) -> list[Result]
                     checked_result_dir(model, todo, opts)  # on every rank, before any scoring
                     scored = shard.score(model, todo, cache, opts)
                     if shard.writes_results:
-                        fresh = reuse.stamp(model, evaluate_model(model, todo, cache, opts, scored))
+                        fresh = evaluate_model(model, todo, cache, opts, scored)
+                        fresh = fresh if early else reuse.stamp(model, fresh)
                         report.done(fresh)
                     shard.barrier()
                 written.extend(sorted([*kept, *fresh], key=lambda r: order[r.task_name]))

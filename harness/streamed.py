@@ -9,7 +9,9 @@ ones scored, each example evaluated and its samples line written at once; only t
 columns the metrics need are kept (:class:`ResultColumns`). The second pass hashes the rows
 again and refuses the run when they changed in between.
 
-Results are those of the in-memory path: same examples, scores, samples lines and metrics.
+Results are those of the in-memory path: same examples, samples lines and metrics for the same
+scores. The batches are planned per chunk, so a model whose score depends on the batch a text
+lands in (padding in low precision) may differ in the last bits, as between two batch budgets.
 """
 
 from __future__ import annotations

@@ -137,6 +137,14 @@ class Task(ABC):
             self._examples = self.build_examples(rows)
         return self._examples
 
+    def _streams_as_declared(self) -> bool:
+        """Whether this class reads, runs and aggregates as the class that declared
+        ``streams`` does: a subclass overriding any of those (its own rows, examples, ``run``
+        or ``aggregate``) is evaluated in memory, through its own methods."""
+        owner = next((c for c in type(self).__mro__ if "streams" in vars(c)), Task)
+        own = ("load_rows", "build_examples", "run", "aggregate")
+        return owner is not Task and all(getattr(type(self), n) is getattr(owner, n) for n in own)
+
     def keep_examples(self, examples: list[Example]) -> None:
         """Keep examples built from the data already checked (``dataset`` is set)."""
         self._examples = examples
@@ -152,7 +160,7 @@ class Task(ABC):
         and size (``stream``); any other task loads its examples."""
         if self.stream is not None or self._examples is not None:
             return
-        if self.streams and type(self).load_rows is Task.load_rows:  # not its own rows
+        if self.streams and self._streams_as_declared():
             from rmeval.harness.streamed import check_rows
 
             self.stream = check_rows(self)

@@ -294,6 +294,7 @@ class BestOfNTask(JudgedTask, PreferenceFileTask):
     with a process reward model (see :mod:`rmeval.tasks.process.best_of_n`)."""
 
     judge_protocol = "choice"
+    streams = True
 
     name = "best-of-n"
     main_score = "accuracy"

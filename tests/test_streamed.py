@@ -2,6 +2,7 @@
 results byte for byte those of the in-memory path; bad rows across chunks reported at once; data
 changed between the two reads refused; the bounded path taken (chunks, no examples kept)."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -168,3 +169,39 @@ def test_rmeval_score_streams_from_the_cache_and_refuses_missing_texts(tmp_path,
     cached, cached_samples = _run(tmp_path, "pairwise", data, "again", cache_only=True)
     assert cached_samples == samples and cached["metrics"] == fresh["metrics"]
     assert cached["throughput"]["texts_cached"] == 40 == fresh["throughput"]["texts_scored"]
+
+
+def test_a_subclass_with_its_own_examples_is_evaluated_in_memory(tmp_path, small_chunks):
+    from rmeval.harness.task_options import build_tasks
+    from rmeval.tasks.preference import PairwiseTask
+
+    class Swapped(PairwiseTask):  # its own build_examples: the streamed path must not skip it
+        def build_examples(self, rows):
+            return [dataclasses.replace(e, candidates=e.candidates[::-1])
+                    for e in super().build_examples(rows)]  # fmt: skip
+
+    data = _write(tmp_path / "prefs.jsonl", _rows(20))
+    opts = RunOptions(models=["length"], tasks=["pairwise"], data={"pairwise": str(data)})
+    (plain,) = build_tasks(["pairwise"], opts)
+    task = Swapped(data=str(data))
+    task.prepare()
+    plain.prepare()
+    assert plain.stream is not None and task.stream is None
+    assert [e.candidates for e in task.examples()] == [
+        tuple(reversed(e.candidates)) for e in plain.examples()
+    ]
+
+
+def test_data_files_are_hashed_before_they_are_read(tmp_path, monkeypatch):
+    from rmeval.harness import reuse
+    from rmeval.harness.task import Task
+
+    data = _write(tmp_path / "prefs.jsonl", _rows(20))
+    order = []
+    real_hash, real_prepare = reuse._data_or_reason, Task.prepare
+    monkeypatch.setattr(reuse, "_data_or_reason", lambda t: order.append("hash") or real_hash(t))
+    monkeypatch.setattr(Task, "prepare", lambda t: order.append("read") or real_prepare(t))
+    for recompute in (False, True):  # a digest must never name bytes other than those read
+        order.clear()
+        _run(tmp_path, "pairwise", data, "out", recompute=recompute)
+        assert order.index("hash") < order.index("read")
