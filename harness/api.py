@@ -18,7 +18,7 @@ from rmeval.harness.adapters.memory import CallableRewardModel, InMemoryRewardMo
 from rmeval.harness.cache import ScoreCache
 from rmeval.harness.errors import RmevalError
 from rmeval.harness.result import Result
-from rmeval.harness.results import check_writable, read_result
+from rmeval.harness.results import read_result
 from rmeval.harness.reuse import plan_reuse
 from rmeval.harness.runner import (
     RunOptions,
@@ -28,6 +28,7 @@ from rmeval.harness.runner import (
     result_folder,
     validate_data,
 )
+from rmeval.harness.staged_file import check_writable
 from rmeval.harness.task import Task
 
 if TYPE_CHECKING:

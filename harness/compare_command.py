@@ -15,7 +15,8 @@ from rmeval.harness.comparison_report import (
     format_table,
 )
 from rmeval.harness.errors import RmevalError
-from rmeval.harness.results import atomic_write, check_writable, dumps
+from rmeval.harness.results import dumps
+from rmeval.harness.staged_file import atomic_write, check_writable
 
 
 # -- output -----------------------------------------------------------------------------------

@@ -30,12 +30,12 @@ from rmeval.harness.local_data import _local_files
 from rmeval.harness.records import canonical_json, sha256_text
 from rmeval.harness.result import ENVIRONMENT_PACKAGES, HARNESS_VERSION, Result, package_version
 from rmeval.harness.results import (
-    atomic_write,
     dumps,
     file_sha256,
     read_result,
     task_file_stem,
 )
+from rmeval.harness.staged_file import atomic_write
 from rmeval.harness.task import Task
 
 log = logging.getLogger("rmeval")

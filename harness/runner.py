@@ -28,9 +28,7 @@ from rmeval.harness.result import (
     environment,
 )
 from rmeval.harness.results import (
-    StagedFile,
     check_identity,
-    check_writable,
     git_commit,
     result_dir,
     samples_path,
@@ -39,6 +37,7 @@ from rmeval.harness.results import (
 from rmeval.harness.reuse import plan_reuse
 from rmeval.harness.sample_texts import with_texts
 from rmeval.harness.scoring import Scorer, ScoringStats
+from rmeval.harness.staged_file import StagedFile, check_writable
 from rmeval.harness.streamed import evaluate_streamed
 from rmeval.harness.sweep import SweepReport, refuse_if_nothing_runs
 from rmeval.harness.task import RunContext, Task

@@ -26,10 +26,11 @@ from rmeval.harness.data import RowsDigest, RowSource
 from rmeval.harness.errors import DataError, RmevalError
 from rmeval.harness.records import Aggregate, Example
 from rmeval.harness.result_columns import ResultColumns
-from rmeval.harness.results import StagedFile, sample_line
+from rmeval.harness.results import sample_line
 from rmeval.harness.row_check import RowCheck
 from rmeval.harness.sample_texts import with_texts
 from rmeval.harness.scoring import Scorer
+from rmeval.harness.staged_file import StagedFile
 
 if TYPE_CHECKING:
     from rmeval.harness.task import Task

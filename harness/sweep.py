@@ -104,7 +104,7 @@ class SweepReport:
             log.warning(f"rmeval: skipped {s['task']} on {s['model']}: {s['reason']}")
         if output_dir is None:
             return None
-        from rmeval.harness.results import atomic_write
+        from rmeval.harness.staged_file import atomic_write
 
         path = Path(output_dir) / SUMMARY_FILE
         body = {"completed": self.completed, "skipped": self.skipped}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rmeval.harness import data, local_data, metrics, results
+from rmeval.harness import data, local_data, metrics, results, staged_file
 from rmeval.harness.bench.scale import cmd_scale, head_file, write_pairs
 from rmeval.harness.cache import ScoreCache
 from rmeval.harness.cli import main
@@ -99,13 +99,13 @@ def test_sorted_lookups_and_first_write_wins(tmp_path):
 
 def test_samples_are_streamed_and_strict(tmp_path, monkeypatch):
     written = []
-    real = results.StagedFile.write
+    real = staged_file.StagedFile.write
 
     def spy(self, text):
         written.append(text)  # one call per line: nothing holds the file's lines
         return real(self, text)
 
-    monkeypatch.setattr(results.StagedFile, "write", spy)
+    monkeypatch.setattr(staged_file.StagedFile, "write", spy)
     nan = ExampleResult(
         "a", "s", [1.0, float("nan")], None, invalid=True, extra={"m": {"x": 1e999}}
     )

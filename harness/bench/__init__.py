@@ -102,7 +102,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return cmd_scale(args)
     import torch
     from rmeval.harness.adapters.hub import resolve_device
-    from rmeval.harness.results import atomic_write, dumps
+    from rmeval.harness.results import dumps
+    from rmeval.harness.staged_file import atomic_write
 
     if args.preset not in PRESETS:
         raise RmevalError(f"--preset {args.preset}: use one of {', '.join(PRESETS)}.")

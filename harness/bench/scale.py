@@ -222,7 +222,8 @@ def format_row(r: dict[str, Any]) -> str:
 
 def cmd_scale(args: Any) -> int:
     """Run the scale benchmark, print it, write ``<output-dir>/scale.json``."""
-    from rmeval.harness.results import atomic_write, dumps
+    from rmeval.harness.results import dumps
+    from rmeval.harness.staged_file import atomic_write
 
     sizes = [int(s) for s in str(args.sizes).split(",") if s]
     rec: dict[str, Any] = {"preset": "scale", "seed": args.seed, "cpus": os.cpu_count(),

@@ -87,7 +87,7 @@ def write_augmentation(
     with_positives: bool = False,
 ) -> tuple[int, int]:
     """Write the mitigation JSONL to ``out`` (atomically); return (rows written, items skipped)."""
-    from rmeval.harness.results import atomic_write
+    from rmeval.harness.staged_file import atomic_write
 
     items = load_items(data, split=split, seed=seed, limit=limit)
     rows, skipped = augmentation_rows(items, with_positives=with_positives)
