@@ -8,8 +8,9 @@ only when ``cache_dir`` is given (else in memory, for this call alone).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,21 +92,24 @@ def evaluate(
     validate_data(todo)  # every task's data is checked before the model is used
     if output_dir is not None:
         check_writable(output_dir)
-    fresh = _evaluated(reward_model, todo, opts) if todo else []
-    found = {
-        r.task_name: r
-        for r in [*reuse.results(reward_model, built), *reuse.stamp(reward_model, fresh)]
-    }
+    digest = partial(reuse.digest, reward_model)
+    fresh = _evaluated(reward_model, todo, opts, digest) if todo else []
+    found = {r.task_name: r for r in [*reuse.results(reward_model, built), *fresh]}
     return [found[t.name] for t in built]
 
 
-def _evaluated(model: RewardModel, tasks: list[Task], opts: RunOptions) -> list[Result]:
+def _evaluated(
+    model: RewardModel,
+    tasks: list[Task],
+    opts: RunOptions,
+    digest: Callable[[str], str | None] | None = None,
+) -> list[Result]:
     """``evaluate_model`` with the cache ``opts`` names (or one in memory)."""
     cache = ScoreCache(Path(opts.cache_dir) / "scores.sqlite" if opts.cache_dir else ":memory:")
     try:
         in_memory = isinstance(model, InMemoryRewardModel)
         with model.scoring() if in_memory else nullcontext():
-            return list(evaluate_model(model, tasks, cache, opts))
+            return list(evaluate_model(model, tasks, cache, opts, digest=digest))
     finally:
         cache.close()
 

@@ -129,7 +129,8 @@ def _merged(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_options(args: argparse.Namespace, *, cache_only: bool) -> Any:
     """RunOptions from flags and ``--config``."""
-    from rmeval.harness.runner import RunOptions, parse_assignments
+    from rmeval.harness.runner import RunOptions
+    from rmeval.harness.task_options import parse_assignments
 
     cfg = _merged(args)
     models, per_model, model_args = sweep_models(cfg)
@@ -298,7 +299,8 @@ def _arguments_text(cls: Any) -> str:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from rmeval.harness.runner import RunOptions, build_tasks, parse_assignments
+    from rmeval.harness.runner import RunOptions, build_tasks
+    from rmeval.harness.task_options import parse_assignments
 
     opts = RunOptions(
         models=[],

@@ -30,12 +30,10 @@ from rmeval.harness.local_data import _local_files
 from rmeval.harness.records import canonical_json, sha256_text
 from rmeval.harness.result import ENVIRONMENT_PACKAGES, HARNESS_VERSION, Result, package_version
 from rmeval.harness.results import (
-    dumps,
     file_sha256,
     read_result,
     task_file_stem,
 )
-from rmeval.harness.staged_file import atomic_write
 from rmeval.harness.task import Task
 
 log = logging.getLogger("rmeval")
@@ -305,28 +303,20 @@ class ReusePlan:
         """The tasks that at least one model evaluates (their data must be validated)."""
         return [t for t in tasks if any(self.runs(m, t) for m in models)]
 
-    def stamp(self, model: RewardModel, results: Sequence[Result]) -> list[Result]:
-        """Record each written result's inputs digest in its file (rewritten atomically; the
-        samples file is left as it is). A result whose data file changed since it was hashed
-        keeps none, so it is evaluated again next time."""
-        out = []
-        for result in results:
-            inputs = self.inputs.get((id(model), result.task_name))
-            if result.path is None or inputs is None or inputs.sha256 is None:
-                out.append(result)
-                continue
-            if not inputs.unchanged():
-                log.warning(
-                    f"rmeval: a data file of {result.task_name} changed during the run; its "
-                    f"result is not marked reusable."
-                )
-                out.append(result)
-                continue
-            stamped = replace(result, inputs=inputs.sha256)
-            atomic_write(result.path, [dumps(stamped.to_dict()) + "\n"])
-            stamped.path = result.path
-            out.append(stamped)
-        return out
+    def digest(self, model: RewardModel, task_name: str) -> str | None:
+        """The inputs digest ``model``'s result of ``task_name`` records as it is written; None
+        without one, or when a data file changed since it was hashed (the result is then
+        evaluated again next time)."""
+        inputs = self.inputs.get((id(model), task_name))
+        if inputs is None or inputs.sha256 is None:
+            return None
+        if not inputs.unchanged():
+            log.warning(
+                f"rmeval: a data file of {task_name} changed during the run; its result is not "
+                f"marked reusable."
+            )
+            return None
+        return inputs.sha256
 
 
 def _data_or_reason(task: Task) -> dict[str, Any] | NoDigest:

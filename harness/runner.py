@@ -5,10 +5,11 @@ from __future__ import annotations
 import difflib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -134,12 +135,15 @@ def evaluate_model(
     cache: ScoreCache,
     opts: RunOptions,
     scored: ScoringStats | None = None,
+    digest: Callable[[str], str | None] | None = None,
 ) -> list[Result]:
     """Score every task's requests once (shared across tasks), then evaluate each task and write
     its result; return the results (each with ``path`` set to its file).
 
     ``scored`` describes a scoring pass done elsewhere (data-parallel ranks); the scores are
     then all in ``cache``. A task's result file of another identity is refused before scoring.
+    ``digest(task name)`` gives the ``inputs`` digest each written result records (see
+    ``rmeval.harness.reuse``; None: none).
     """
     started = datetime.now(timezone.utc)
     folder = checked_result_dir(model, tasks, opts)
@@ -153,7 +157,7 @@ def evaluate_model(
     written = []
     for task in tasks:
         if task in streamed:
-            written.append(_streamed_result(model, task, cache, opts, folder, started))
+            written.append(_streamed_result(model, task, cache, opts, folder, started, digest))
             continue
         t0 = time.perf_counter()
         ctx = RunContext(
@@ -165,7 +169,7 @@ def evaluate_model(
             samples = with_texts(task.examples(), samples)
         timing = shares.timing(task, len(samples), time.perf_counter() - t0)
         env = model_environment(model, cache, opts.batch_tokens)
-        result = _result_record(model, task, aggregate, started, timing, env)
+        result = _result_record(model, task, aggregate, started, timing, env, digest)
         if folder is not None:
             # again: a concurrent run may have written this file while we were scoring
             check_identity(folder, result.identity, opts.name or run_label(model))
@@ -181,6 +185,7 @@ def _streamed_result(
     opts: RunOptions,
     folder: Path | None,
     started: datetime,
+    digest: Callable[[str], str | None] | None = None,
 ) -> Result:
     """A streamed task's result (:mod:`rmeval.harness.streamed`), its samples written as the
     chunks are evaluated and committed with the result file."""
@@ -203,7 +208,7 @@ def _streamed_result(
         )
         timing = streamed_timing(scorer.stats, data.examples, time.perf_counter() - t0)
         env = model_environment(model, cache, opts.batch_tokens)
-        result = _result_record(model, task, aggregate, started, timing, env)
+        result = _result_record(model, task, aggregate, started, timing, env, digest)
         if folder is None or staged is None:
             return result
         check_identity(folder, result.identity, opts.name or run_label(model))
@@ -264,8 +269,9 @@ def _result_record(
     started: datetime,
     timing: dict[str, Any],
     env: dict[str, Any],
+    digest: Callable[[str], str | None] | None = None,
 ) -> Result:
-    """The (not yet written) result of ``task`` on ``model``."""
+    """The (not yet written) result of ``task`` on ``model``, with its inputs ``digest``."""
     return Result(
         schema_version=SCHEMA_VERSION,
         harness={"version": HARNESS_VERSION, "git_commit": git_commit()},
@@ -282,6 +288,7 @@ def _result_record(
         identity=result_identity(model, task),
         samples=None,
         environment=env,
+        inputs=digest(task.name) if digest else None,
     )
 
 
@@ -335,8 +342,8 @@ def run(opts: RunOptions, sharding: SingleProcess | None = None) -> list[Result]
                     checked_result_dir(model, todo, opts)  # on every rank, before any scoring
                     scored = shard.score(model, todo, cache, opts)
                     if shard.writes_results:
-                        fresh = evaluate_model(model, todo, cache, opts, scored)
-                        fresh = fresh if early else reuse.stamp(model, fresh)
+                        digest = None if early else partial(reuse.digest, model)
+                        fresh = evaluate_model(model, todo, cache, opts, scored, digest)
                         report.done(fresh)
                     shard.barrier()
                 written.extend(sorted([*kept, *fresh], key=lambda r: order[r.task_name]))
@@ -390,20 +397,6 @@ def validate_data(tasks: Sequence[Task]) -> None:
     """Validate every task's data (before any model loads; see ``Task.prepare``)."""
     for t in tasks:
         t.prepare()
-
-
-def parse_assignments(items: Sequence[str] | None, flag: str) -> dict[str, str]:
-    """``NAME=VALUE`` pairs (repeatable or comma-separated) into a dict."""
-    out: dict[str, str] = {}
-    for item in items or []:
-        for part in item.split(",") if flag != "--data" else [item]:
-            if "=" not in part:
-                raise RmevalError(
-                    f"{flag} {part}: write NAME=VALUE, e.g. {flag} pairwise=./prefs.jsonl."
-                )
-            k, v = part.split("=", 1)
-            out[k.strip()] = v.strip()
-    return out
 
 
 __all__ = ["RunOptions", "build_model", "build_tasks", "evaluate_model", "parse_model_args", "run"]

@@ -1,5 +1,6 @@
 """Tasks as a run configures them: suites expanded, ``--data``, ``--limit`` and ``--task-args``
-applied, and each ``--task-args`` key recorded only by the tasks that take it."""
+applied (``NAME=VALUE`` flags parsed), and each ``--task-args`` key recorded only by the tasks
+that take it."""
 
 from __future__ import annotations
 
@@ -72,3 +73,17 @@ def _apply_task_args(task_args: dict[str, Any], tasks: Sequence[Task]) -> None:
             f"--task-args {', '.join(unknown)}: not an option of "
             f"{', '.join(t.name for t in tasks)}; their options: {', '.join(sorted(accepted))}."
         )
+
+
+def parse_assignments(items: Sequence[str] | None, flag: str) -> dict[str, str]:
+    """``NAME=VALUE`` pairs (repeatable or comma-separated) into a dict."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        for part in item.split(",") if flag != "--data" else [item]:
+            if "=" not in part:
+                raise RmevalError(
+                    f"{flag} {part}: write NAME=VALUE, e.g. {flag} pairwise=./prefs.jsonl."
+                )
+            k, v = part.split("=", 1)
+            out[k.strip()] = v.strip()
+    return out
